@@ -1,0 +1,96 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Contoso.Retail.ServiceDefaults.Data;
+
+public enum DatabaseProvider
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>Which database a service talks to, as resolved from configuration at startup.</summary>
+public sealed record DatabaseSettings(DatabaseProvider Provider, string ConnectionString);
+
+public static class Database
+{
+    /// <summary>
+    /// Registers <typeparamref name="TContext"/> on the provider named by Database:Provider
+    /// (Sqlite, the default, or Postgres) with the connection string ConnectionStrings:{name}.
+    /// Each provider has its own context subclass so each keeps its own migrations.
+    /// Without a connection string SQLite uses data/{name}.db under the content root.
+    /// </summary>
+    public static TBuilder AddServiceDatabase<TBuilder, TContext, TSqliteContext, TPostgresContext>(
+        this TBuilder builder, string name)
+        where TBuilder : IHostApplicationBuilder
+        where TContext : DbContext
+        where TSqliteContext : TContext
+        where TPostgresContext : TContext
+    {
+        var provider = builder.Configuration.GetValue("Database:Provider", DatabaseProvider.Sqlite);
+        var connectionString = builder.Configuration.GetConnectionString(name);
+        var services = builder.Services;
+
+        if (provider == DatabaseProvider.Sqlite)
+        {
+            connectionString = SqliteConnectionString(connectionString, name, builder.Environment.ContentRootPath);
+            services.AddDbContextPool<TSqliteContext>(options => options.UseSqlite(connectionString));
+            services.AddScoped<TContext>(sp => sp.GetRequiredService<TSqliteContext>());
+        }
+        else
+        {
+            if (string.IsNullOrWhiteSpace(connectionString))
+            {
+                throw new InvalidOperationException(
+                    $"ConnectionStrings:{name} must be set when Database:Provider is Postgres.");
+            }
+
+            services.AddDbContextPool<TPostgresContext>(options => options.UseNpgsql(connectionString));
+            services.AddScoped<TContext>(sp => sp.GetRequiredService<TPostgresContext>());
+        }
+
+        services.AddSingleton(new DatabaseSettings(provider, connectionString));
+        services.AddHealthChecks().AddDbContextCheck<TContext>("database", tags: [Health.ReadyTag]);
+        return builder;
+    }
+
+    /// <summary>Applies pending migrations at startup unless Database:MigrateOnStartup is false.</summary>
+    public static async Task MigrateDatabaseAsync<TContext>(this WebApplication app, CancellationToken cancellationToken = default)
+        where TContext : DbContext
+    {
+        if (!app.Configuration.GetValue("Database:MigrateOnStartup", true))
+        {
+            return;
+        }
+
+        await using var scope = app.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<TContext>();
+        await db.Database.MigrateAsync(cancellationToken);
+        if (db.Database.IsSqlite())
+        {
+            // WAL lets readers (queries, streams) proceed while a writer commits.
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+        }
+    }
+
+    private static string SqliteConnectionString(string? configured, string name, string contentRoot)
+    {
+        var builder = new SqliteConnectionStringBuilder(
+            string.IsNullOrWhiteSpace(configured) ? $"Data Source={Path.Combine("data", name + ".db")}" : configured);
+
+        var isFile = !string.IsNullOrEmpty(builder.DataSource)
+            && builder.DataSource != ":memory:"
+            && builder.Mode is not SqliteOpenMode.Memory;
+        if (isFile)
+        {
+            builder.DataSource = Path.GetFullPath(builder.DataSource, contentRoot);
+            Directory.CreateDirectory(Path.GetDirectoryName(builder.DataSource)!);
+        }
+
+        return builder.ToString();
+    }
+}

@@ -1,0 +1,26 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Hosting;
+
+namespace Contoso.Retail.ServiceDefaults;
+
+/// <summary>
+/// The one line each service adds to opt into the shared cross-cutting setup.
+/// Each concern lives in its own file; this class only lists them.
+/// </summary>
+public static class Extensions
+{
+    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder)
+        where TBuilder : IHostApplicationBuilder
+    {
+        builder.AddDefaultLogging();
+        builder.AddDefaultGrpc();
+        builder.AddDefaultHealthChecks();
+        return builder;
+    }
+
+    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    {
+        app.MapDefaultHealthEndpoints();
+        return app;
+    }
+}
