@@ -1,6 +1,7 @@
-using Microsoft.Extensions.DependencyInjection;
 using Contoso.Retail.ServiceDefaults.Interceptors;
+
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Contoso.Retail.ServiceDefaults;

@@ -1,5 +1,6 @@
 using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.TestSupport;
+
 using Npgsql;
 
 namespace Contoso.Retail.Inventory.Tests;

@@ -1,4 +1,5 @@
 using Npgsql;
+
 using Testcontainers.PostgreSql;
 
 namespace Contoso.Retail.TestSupport;

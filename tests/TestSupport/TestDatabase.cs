@@ -1,5 +1,7 @@
 using Contoso.Retail.ServiceDefaults.Data;
+
 using Npgsql;
+
 using Xunit;
 
 namespace Contoso.Retail.TestSupport;

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+
 using Npgsql;
 
 namespace Contoso.Retail.ServiceDefaults.Data;

@@ -1,4 +1,5 @@
 using Google.Rpc;
+
 using Grpc.Core;
 
 namespace Contoso.Retail.ServiceDefaults.Errors;

@@ -1,5 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
+
 using Grpc.Core;
 
 namespace Contoso.Retail.ServiceDefaults.Errors;

@@ -1,7 +1,9 @@
 using System.Data.Common;
 using System.Diagnostics;
+
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+
 using Microsoft.Extensions.Logging;
 
 namespace Contoso.Retail.ServiceDefaults.Interceptors;
