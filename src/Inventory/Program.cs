@@ -1,3 +1,10 @@
+using Contoso.Retail.Inventory;
+using Contoso.Retail.ServiceDefaults;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddInventory();
 var app = builder.Build();
-app.Run();
+app.MapDefaultEndpoints();
+await app.UseInventoryAsync();
+await app.RunAsync();

@@ -1,0 +1,132 @@
+using Contoso.Retail.Contracts.Inventory.V1;
+using Contoso.Retail.Inventory.Data;
+using Contoso.Retail.Inventory.Model;
+using Contoso.Retail.ServiceDefaults.Errors;
+
+using Grpc.Core;
+
+using Microsoft.EntityFrameworkCore;
+
+namespace Contoso.Retail.Inventory.Grpc;
+
+/// <summary>inventory.v1.InventoryService: validates, calls the domain, maps back.</summary>
+public sealed class InventoryGrpcService(
+    InventoryDbContext db,
+    Warehouse warehouse,
+    StockChangeFeed feed,
+    IHostApplicationLifetime lifetime) : InventoryService.InventoryServiceBase
+{
+    private const string ItemResource = "inventory.v1.Item";
+
+    public override async Task<GetItemResponse> GetItem(GetItemRequest request, ServerCallContext context)
+    {
+        RequestValidation.Validate(request);
+        var item = await db.Items.AsNoTracking().SingleOrDefaultAsync(i => i.Sku == request.Sku, context.CancellationToken)
+            ?? throw RpcErrors.NotFound(ItemResource, request.Sku);
+        return new GetItemResponse { Item = item.ToWire() };
+    }
+
+    public override async Task<ListItemsResponse> ListItems(ListItemsRequest request, ServerCallContext context)
+    {
+        var (pageSize, afterSku) = RequestValidation.Validate(request);
+        var query = db.Items.AsNoTracking();
+        if (afterSku is not null)
+        {
+            query = query.Where(i => string.Compare(i.Sku, afterSku) > 0);
+        }
+
+        // One extra row tells whether another page follows.
+        var items = await query.OrderBy(i => i.Sku).Take(pageSize + 1).ToListAsync(context.CancellationToken);
+        var response = new ListItemsResponse { Items = { items.Take(pageSize).Select(i => i.ToWire()) } };
+        if (items.Count > pageSize)
+        {
+            response.NextPageToken = PageToken.Encode(items[pageSize - 1].Sku);
+        }
+
+        return response;
+    }
+
+    public override async Task<UpsertItemResponse> UpsertItem(UpsertItemRequest request, ServerCallContext context)
+    {
+        RequestValidation.Validate(request);
+        var (item, created) = await warehouse.UpsertItemAsync(request.Sku, request.Name, request.Available, context.CancellationToken);
+        return new UpsertItemResponse { Item = item.ToWire(), Created = created };
+    }
+
+    public override async Task<ReserveStockResponse> ReserveStock(ReserveStockRequest request, ServerCallContext context)
+    {
+        RequestValidation.Validate(request);
+        var reservation = await warehouse.ReserveAsync(request.ReservationId, request.Lines.ToDomain(), context.CancellationToken);
+        return reservation.ToWire();
+    }
+
+    public override async Task<ReleaseReservationResponse> ReleaseReservation(ReleaseReservationRequest request, ServerCallContext context)
+    {
+        RequestValidation.Validate(request);
+        var release = await warehouse.ReleaseAsync(request.ReservationId, context.CancellationToken);
+        return new ReleaseReservationResponse
+        {
+            ReservationId = release.ReservationId,
+            State = Contracts.Inventory.V1.ReservationState.Released,
+            ReleasedNow = release.ReleasedNow,
+        };
+    }
+
+    /// <summary>
+    /// Current levels (initial = true), then every change until the client goes away. Subscribes before
+    /// reading the levels so no change falls between the two; a change the levels already include is
+    /// recognised by its version and not sent again. Only changes made through this replica are seen
+    /// (see <see cref="StockChangeFeed"/>).
+    /// </summary>
+    public override async Task WatchStock(WatchStockRequest request, IServerStreamWriter<WatchStockResponse> responseStream, ServerCallContext context)
+    {
+        RequestValidation.Validate(request);
+        var skus = request.Skus.Distinct(StringComparer.Ordinal).ToList();
+        using var subscription = feed.Subscribe(skus);
+        using var stream = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        var cancellationToken = stream.Token;
+
+        var query = db.Items.AsNoTracking();
+        if (skus.Count > 0)
+        {
+            query = query.Where(i => skus.Contains(i.Sku));
+        }
+
+        var items = await query.OrderBy(i => i.Sku).ToListAsync(cancellationToken);
+        if (skus.Except(items.Select(i => i.Sku), StringComparer.Ordinal).FirstOrDefault() is { } unknown)
+        {
+            throw RpcErrors.NotFound(ItemResource, unknown);
+        }
+
+        var sentVersions = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var level in items.Select(StockChange.Of))
+        {
+            sentVersions[level.Sku] = level.Version;
+            await responseStream.WriteAsync(new WatchStockResponse { Level = level.ToWire(), Initial = true }, cancellationToken);
+        }
+
+        try
+        {
+            await foreach (var change in subscription.Changes.ReadAllAsync(cancellationToken))
+            {
+                if (sentVersions.TryGetValue(change.Sku, out var sent) && change.Version <= sent)
+                {
+                    continue;
+                }
+
+                sentVersions[change.Sku] = change.Version;
+                await responseStream.WriteAsync(new WatchStockResponse { Level = change.ToWire(), Initial = false }, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            throw RpcErrors.Unavailable("The server is shutting down; watch again to resume.");
+        }
+
+        if (subscription.Overflowed)
+        {
+            throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                "The watcher fell behind and changes were dropped; watch again for current levels."));
+        }
+    }
+}
