@@ -30,11 +30,23 @@ public sealed class PostgresServer
 
     public static Task<PostgresServer> GetAsync() => Instance.Value;
 
+    // Testcontainers takes ~15 s to give up when there is no engine; don't make every run pay that.
+    private static bool DockerMayAnswer() =>
+        !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DOCKER_HOST"))
+        || File.Exists("/var/run/docker.sock")
+        || File.Exists(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".docker", "run", "docker.sock"))
+        || OperatingSystem.IsWindows();
+
     private static async Task<PostgresServer> FindAsync()
     {
         string dockerProblem;
         try
         {
+            if (!DockerMayAnswer())
+            {
+                throw new InvalidOperationException("no Docker socket and DOCKER_HOST is not set");
+            }
+
             using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
             _container = new PostgreSqlBuilder("postgres:15-alpine").Build();
             await _container.StartAsync(timeout.Token);
