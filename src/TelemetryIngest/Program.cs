@@ -1,3 +1,10 @@
+using Contoso.Retail.ServiceDefaults;
+using Contoso.Retail.TelemetryIngest;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddTelemetryIngest();
 var app = builder.Build();
-app.Run();
+app.MapDefaultEndpoints();
+await app.UseTelemetryIngestAsync();
+await app.RunAsync();

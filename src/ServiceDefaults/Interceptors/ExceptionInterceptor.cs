@@ -72,7 +72,8 @@ public sealed partial class ExceptionInterceptor(ILogger<ExceptionInterceptor> l
 
     private RpcException Translate(Exception ex, ServerCallContext context)
     {
-        if (ex is OperationCanceledException && context.CancellationToken.IsCancellationRequested)
+        // A client that cancels or resets a stream surfaces as OperationCanceledException or, mid-read, IOException.
+        if (ex is OperationCanceledException or IOException && context.CancellationToken.IsCancellationRequested)
         {
             return context.Deadline <= DateTime.UtcNow
                 ? new RpcException(new Status(StatusCode.DeadlineExceeded, "The call's deadline passed."))

@@ -1,0 +1,45 @@
+using System.Text.Json;
+
+using Contoso.Retail.Contracts.Telemetry.V1;
+using Contoso.Retail.TelemetryIngest.Data;
+
+using Google.Protobuf.WellKnownTypes;
+
+namespace Contoso.Retail.TelemetryIngest.Ingestion;
+
+/// <summary>Wire <see cref="Point"/> to and from the stored row (labels as a JSON object).</summary>
+public static class PointMapper
+{
+    /// <remarks>Expects a validated point (timestamp present and in range).</remarks>
+    public static TelemetryPoint ToStored(Point point)
+    {
+        ArgumentNullException.ThrowIfNull(point);
+        return new TelemetryPoint
+        {
+            DeviceId = point.DeviceId,
+            Metric = point.Metric,
+            Timestamp = point.Timestamp.ToDateTime(),
+            Value = point.Value,
+            Labels = point.Labels.Count == 0 ? null : JsonSerializer.Serialize<IDictionary<string, string>>(point.Labels),
+        };
+    }
+
+    public static Point ToWire(TelemetryPoint point)
+    {
+        ArgumentNullException.ThrowIfNull(point);
+        var wire = new Point
+        {
+            DeviceId = point.DeviceId,
+            Metric = point.Metric,
+            // SQLite hands DateTime back unspecified; everything stored is UTC.
+            Timestamp = Timestamp.FromDateTime(DateTime.SpecifyKind(point.Timestamp, DateTimeKind.Utc)),
+            Value = point.Value,
+        };
+        if (point.Labels is not null)
+        {
+            wire.Labels.Add(JsonSerializer.Deserialize<Dictionary<string, string>>(point.Labels));
+        }
+
+        return wire;
+    }
+}
