@@ -1,0 +1,117 @@
+using Contoso.Retail.Contracts.Inventory.V1;
+using Contoso.Retail.Orders.Data;
+using Contoso.Retail.Orders.Model;
+using Contoso.Retail.ServiceDefaults.Data;
+
+using Grpc.Core;
+
+using Microsoft.EntityFrameworkCore;
+
+namespace Contoso.Retail.Orders.Ordering;
+
+/// <summary>
+/// Places an order, idempotently by request id: save it PENDING first, then reserve its stock in
+/// Inventory under the order id (Inventory is idempotent by that id), then mark it CONFIRMED or REJECTED.
+/// If Inventory does not answer, the order stays PENDING: the same request may be retried, and
+/// <see cref="PendingOrderReconciler"/> rejects it if nobody does.
+/// </summary>
+public sealed class OrderPlacement(
+    OrdersDbContext db,
+    InventoryService.InventoryServiceClient inventory,
+    TimeProvider clock)
+{
+    /// <exception cref="RpcException">
+    /// ALREADY_EXISTS (request id reused for a different order), FAILED_PRECONDITION (rejected; details name the SKUs),
+    /// UNAVAILABLE / DEADLINE_EXCEEDED / CANCELLED (Inventory did not answer; the order is pending).
+    /// </exception>
+    public async Task<Order> PlaceAsync(OrderRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var order = await FindOrCreateAsync(request, cancellationToken);
+        return order.Status == OrderStatus.Pending
+            ? await ReserveAsync(order, cancellationToken)
+            : Settled(order);
+    }
+
+    /// <summary>The answer for an order that is no longer pending.</summary>
+    public static Order Settled(Order order)
+    {
+        ArgumentNullException.ThrowIfNull(order);
+        return order.Status == OrderStatus.Rejected ? throw OrderErrors.Rejected(order) : order;
+    }
+
+    private async Task<Order> FindOrCreateAsync(OrderRequest request, CancellationToken cancellationToken)
+    {
+        var existing = await FindByRequestAsync(request.RequestId, cancellationToken);
+        if (existing is not null)
+        {
+            return SameRequestOrThrow(existing, request);
+        }
+
+        // Write first: the row (unique request id) is what makes concurrent duplicates converge on one order.
+        var now = clock.UtcNowForStorage();
+        var order = Order.Create(request, Guid.CreateVersion7(clock.GetUtcNow()).ToString("D"), now);
+        db.Orders.Add(order);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            return order;
+        }
+        catch (DbUpdateException ex) when (ex.IsUniqueViolation())
+        {
+            db.ChangeTracker.Clear();
+            var winner = await FindByRequestAsync(request.RequestId, cancellationToken)
+                ?? throw new InvalidOperationException($"Request {request.RequestId} collided but its order cannot be read.", ex);
+            return SameRequestOrThrow(winner, request);
+        }
+    }
+
+    private async Task<Order> ReserveAsync(Order order, CancellationToken cancellationToken)
+    {
+        var reserve = new ReserveStockRequest { ReservationId = order.Id };
+        reserve.Lines.AddRange(order.Lines.Select(l => new ReservationLine { Sku = l.Sku, Quantity = l.Quantity }));
+
+        try
+        {
+            await inventory.ReserveStockAsync(reserve, cancellationToken: cancellationToken);
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition)
+        {
+            var violations = InventoryErrors.Violations(ex);
+            order.Reject(InventoryErrors.RefusalReason(violations), violations, clock.UtcNowForStorage());
+            return Settled(await SaveOrReloadAsync(order, cancellationToken));
+        }
+        catch (RpcException ex)
+        {
+            throw InventoryErrors.DidNotAnswer(ex,
+                $"Order {order.Id} is pending: stock could not be reserved yet. Retry with the same request_id.");
+        }
+
+        order.Confirm(clock.UtcNowForStorage());
+        return Settled(await SaveOrReloadAsync(order, cancellationToken));
+    }
+
+    /// <summary>Saves a transition; if another writer moved the order first, returns the order as they left it.</summary>
+    private async Task<Order> SaveOrReloadAsync(Order order, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            return order;
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            db.ChangeTracker.Clear();
+            return await db.Orders.AsNoTracking().Include(o => o.Lines)
+                .SingleAsync(o => o.Id == order.Id, cancellationToken);
+        }
+    }
+
+    private Task<Order?> FindByRequestAsync(string requestId, CancellationToken cancellationToken) =>
+        db.Orders.Include(o => o.Lines).SingleOrDefaultAsync(o => o.RequestId == requestId, cancellationToken);
+
+    private static Order SameRequestOrThrow(Order existing, OrderRequest request) =>
+        existing.IsSameRequest(request)
+            ? existing
+            : throw OrderErrors.RequestIdReused(existing);
+}
