@@ -1,0 +1,51 @@
+using System.CommandLine;
+
+using Grpc.Core;
+
+namespace Contoso.Retail.Cli;
+
+/// <summary>Runs a command's handler and turns failures into "error: ..." on stderr and an exit code.</summary>
+public static class CommandRunner
+{
+    public static void SetHandler(this Command command, Func<CommandContext, CancellationToken, Task<int>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            using var context = new CommandContext(parseResult);
+            try
+            {
+                return await handler(context, cancellationToken);
+            }
+            catch (RpcException ex)
+            {
+                context.Output.Error(ex);
+                if (ex.StatusCode == StatusCode.Unavailable)
+                {
+                    context.Output.Hint($"is the service running at {string.Join(" / ", context.Addresses)}? (--inventory, --orders, --telemetry or RETAIL_*_URL set the addresses)");
+                }
+
+                return RetailCli.Failure;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                context.Output.Error("cancelled");
+                return RetailCli.Failure;
+            }
+            catch (UsageException ex)
+            {
+                context.Output.Error(ex.Message);
+                return RetailCli.UsageError;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Anything else (a bad address, a refused connection outside gRPC) is one line, never a stack trace.
+                context.Output.Error(ex.GetBaseException().Message);
+                return RetailCli.Failure;
+            }
+        });
+    }
+}
+
+/// <summary>A value the parser accepted but the command cannot use (reported like a parse error, exit code 2).</summary>
+public sealed class UsageException(string message) : Exception(message);

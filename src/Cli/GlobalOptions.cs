@@ -1,0 +1,52 @@
+using System.CommandLine;
+
+namespace Contoso.Retail.Cli;
+
+/// <summary>Options every command accepts: where the services are, the per-call deadline, the output format.</summary>
+public static class GlobalOptions
+{
+    public static readonly Option<string> Inventory = Address("--inventory", "RETAIL_INVENTORY_URL", "http://127.0.0.1:5101", "Inventory");
+    public static readonly Option<string> Orders = Address("--orders", "RETAIL_ORDERS_URL", "http://127.0.0.1:5102", "Orders");
+    public static readonly Option<string> Telemetry = Address("--telemetry", "RETAIL_TELEMETRY_URL", "http://127.0.0.1:5103", "Telemetry ingest");
+
+    public static readonly Option<TimeSpan?> Timeout = new("--timeout")
+    {
+        Description = "Deadline for each call, e.g. 500ms, 10s, 2m; a watch has none. [default: 10s]",
+        CustomParser = result => Durations.ParseArgument(result),
+        Recursive = true,
+    };
+
+    public static readonly Option<bool> Json = new("--json")
+    {
+        Description = "Write results as JSON (one object per line for streams).",
+        Recursive = true,
+    };
+
+    public static void AddTo(Command root)
+    {
+        root.Options.Add(Inventory);
+        root.Options.Add(Orders);
+        root.Options.Add(Telemetry);
+        root.Options.Add(Timeout);
+        root.Options.Add(Json);
+    }
+
+    private static Option<string> Address(string name, string environmentVariable, string fallback, string service)
+    {
+        var option = new Option<string>(name)
+        {
+            Description = $"{service} gRPC address [env: {environmentVariable}]",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(environmentVariable) is { Length: > 0 } value ? value : fallback,
+            Recursive = true,
+        };
+        option.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<string>();
+            if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            {
+                result.AddError($"{name} must be an http:// or https:// address, not '{value}'.");
+            }
+        });
+        return option;
+    }
+}

@@ -1,0 +1,221 @@
+using System.Globalization;
+
+using Contoso.Retail.Contracts.Inventory.V1;
+using Contoso.Retail.Contracts.Orders.V1;
+using Contoso.Retail.Contracts.Telemetry.V1;
+
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+
+using Grpc.Core;
+
+namespace Contoso.Retail.Cli;
+
+/// <summary>
+/// Every piece of output the Cli writes: readable text by default, protobuf JSON with --json
+/// (one object per line), and errors as "error: Code: message" plus rich details on stderr.
+/// </summary>
+public sealed class Output(TextWriter stdout, TextWriter stderr, bool json)
+{
+    private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
+
+    public bool IsJson { get; } = json;
+
+    /// <summary>A line of narration; left out with --json so stdout stays machine-readable.</summary>
+    public void Line(string text)
+    {
+        if (!IsJson)
+        {
+            stdout.WriteLine(text);
+        }
+    }
+
+    public void Message(IMessage message) => stdout.WriteLine(Formatter.Format(message));
+
+    public void Items(IReadOnlyCollection<Item> items, string nextPageToken)
+    {
+        if (IsJson)
+        {
+            Message(new ListItemsResponse { Items = { items }, NextPageToken = nextPageToken });
+            return;
+        }
+
+        Table(["SKU", "NAME", "AVAILABLE", "RESERVED", "UPDATED"],
+            items.Select(i => new[] { i.Sku, i.Name, Number(i.Available), Number(i.Reserved), Time(i.UpdatedAt) }));
+        stdout.WriteLine($"{items.Count} item(s)");
+        if (nextPageToken.Length > 0)
+        {
+            stdout.WriteLine($"more: --page-token {nextPageToken}  (or --all)");
+        }
+    }
+
+    public void Item(Item item, bool? created = null)
+    {
+        if (IsJson)
+        {
+            Message(item);
+            return;
+        }
+
+        var verb = created switch { true => "created ", false => "updated ", null => "" };
+        stdout.WriteLine($"{verb}{item.Sku}  {item.Name}");
+        stdout.WriteLine($"  available: {Number(item.Available)}");
+        stdout.WriteLine($"  reserved:  {Number(item.Reserved)}");
+        stdout.WriteLine($"  updated:   {Time(item.UpdatedAt)}");
+    }
+
+    public void Order(Order order)
+    {
+        if (IsJson)
+        {
+            Message(order);
+            return;
+        }
+
+        stdout.WriteLine($"order {order.OrderId}  {Status(order.Status)}");
+        stdout.WriteLine($"  customer: {order.CustomerId}");
+        stdout.WriteLine($"  lines:    {Lines(order)}");
+        if (order.StatusReason.Length > 0)
+        {
+            stdout.WriteLine($"  reason:   {order.StatusReason}");
+        }
+
+        stdout.WriteLine($"  request:  {order.RequestId}");
+        stdout.WriteLine($"  created:  {Time(order.CreatedAt)}");
+        stdout.WriteLine($"  updated:  {Time(order.UpdatedAt)}");
+    }
+
+    public void Orders(ListOrdersResponse page)
+    {
+        if (IsJson)
+        {
+            Message(page);
+            return;
+        }
+
+        Table(["ORDER", "STATUS", "LINES", "CREATED"],
+            page.Orders.Select(o => new[] { o.OrderId, Status(o.Status), Lines(o), Time(o.CreatedAt) }));
+        stdout.WriteLine($"{page.Orders.Count} order(s)");
+        if (page.NextPageToken.Length > 0)
+        {
+            stdout.WriteLine($"more: --page-token {page.NextPageToken}");
+        }
+    }
+
+    public void Stock(WatchStockResponse change)
+    {
+        if (IsJson)
+        {
+            Message(change);
+            return;
+        }
+
+        var level = change.Level;
+        stdout.WriteLine($"{(change.Initial ? "now    " : "change ")} {level.Sku,-16} available {Number(level.Available),6}  reserved {Number(level.Reserved),6}  at {Time(level.UpdatedAt)}");
+    }
+
+    public void Ack(StreamIngestResponse ack)
+    {
+        if (IsJson)
+        {
+            Message(ack);
+            return;
+        }
+
+        stdout.WriteLine($"ack {ack.BatchId}: {ack.AcceptedPoints} point(s){(ack.Duplicate ? " (duplicate: already stored, not stored again)" : "")}");
+    }
+
+    public void Points(QueryResponse response)
+    {
+        if (IsJson)
+        {
+            Message(response);
+            return;
+        }
+
+        foreach (var point in response.Points)
+        {
+            stdout.WriteLine($"{Time(point.Timestamp)}  {point.DeviceId}  {point.Metric}  {point.Value.ToString("0.###", CultureInfo.InvariantCulture)}");
+        }
+    }
+
+    public void Error(string message) => stderr.WriteLine($"error: {message}");
+
+    /// <summary>An indented line under an error.</summary>
+    public void Hint(string text) => stderr.WriteLine($"  {text}");
+
+    /// <summary>The status code and message, then any google.rpc details (field violations, preconditions...).</summary>
+    public void Error(RpcException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        // A transport failure's cause (e.g. "Connection refused") is only in the client-side DebugException.
+        var cause = exception.Status.DebugException?.GetBaseException().Message;
+        stderr.WriteLine($"error: {exception.StatusCode}: {exception.Status.Detail}{(cause is null ? "" : $" ({cause})")}");
+        var status = exception.GetRpcStatus();
+        if (status is null)
+        {
+            return;
+        }
+
+        foreach (var detail in status.Details)
+        {
+            foreach (var line in DetailLines(detail))
+            {
+                stderr.WriteLine($"  {line}");
+            }
+        }
+    }
+
+    private static IEnumerable<string> DetailLines(Any detail)
+    {
+        if (detail.TryUnpack(out BadRequest badRequest))
+        {
+            return badRequest.FieldViolations.Select(v => $"field {v.Field}: {v.Description}");
+        }
+
+        if (detail.TryUnpack(out PreconditionFailure failure))
+        {
+            return failure.Violations.Select(v => $"precondition {string.Join(' ', new[] { v.Type, v.Subject }.Where(s => s.Length > 0))}: {v.Description}");
+        }
+
+        if (detail.TryUnpack(out ResourceInfo resource))
+        {
+            return [$"resource {resource.ResourceType} '{resource.ResourceName}'{(resource.Description.Length > 0 ? ": " + resource.Description : "")}"];
+        }
+
+        if (detail.TryUnpack(out ErrorInfo info))
+        {
+            return [$"reason {info.Reason} ({info.Domain})"];
+        }
+
+        if (detail.TryUnpack(out RetryInfo retry))
+        {
+            return [$"retry after {retry.RetryDelay.ToTimeSpan()}"];
+        }
+
+        return [$"detail {Any.GetTypeName(detail.TypeUrl)}"];
+    }
+
+    private void Table(string[] headers, IEnumerable<string[]> rows)
+    {
+        var all = rows.ToList();
+        var widths = headers.Select((h, i) => all.Select(r => r[i].Length).Append(h.Length).Max()).ToArray();
+        stdout.WriteLine(Row(headers));
+        foreach (var row in all)
+        {
+            stdout.WriteLine(Row(row));
+        }
+
+        string Row(string[] cells) => string.Join("  ", cells.Select((c, i) => i == cells.Length - 1 ? c : c.PadRight(widths[i]))).TrimEnd();
+    }
+
+    private static string Lines(Order order) => string.Join(", ", order.Lines.Select(l => $"{l.Sku} x{l.Quantity}"));
+
+    private static string Status(OrderStatus status) => status.ToString().ToUpperInvariant();
+
+    private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Time(Timestamp? timestamp) =>
+        timestamp is null ? "-" : timestamp.ToDateTime().ToString("yyyy-MM-dd HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+}

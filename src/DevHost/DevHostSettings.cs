@@ -1,0 +1,143 @@
+using Microsoft.Extensions.Configuration;
+
+namespace Contoso.Retail.DevHost;
+
+/// <summary>Where one service listens: its gRPC (HTTP/2) and management (HTTP/1.1) URLs.</summary>
+public sealed record ServiceEndpoints(string Grpc, string Management);
+
+/// <summary>
+/// DevHost's own settings: the "DevHost" section of its appsettings.json, environment variables
+/// (DevHost__DataDir, ...) and then the command line, which wins.
+/// </summary>
+public sealed class DevHostSettings
+{
+    public const string Usage = """
+        Runs Inventory, Orders and TelemetryIngest in one process on SQLite, with sample data.
+
+        Usage: dotnet run --project src/DevHost -- [options]
+
+          --demo                 Run a short scenario against the running services, then exit
+                                 (fresh temporary data folder and free ports unless given below).
+          --data-dir <path>      Folder for the SQLite files [default: <content root>/data].
+          --inventory <url>      Inventory gRPC URL [default: http://127.0.0.1:5101].
+          --orders <url>         Orders gRPC URL [default: http://127.0.0.1:5102].
+          --telemetry <url>      Telemetry ingest gRPC URL [default: http://127.0.0.1:5103].
+          --free-ports           Listen on free ports (port 0) instead of the configured ones.
+          --DevHost:<key>=<v>    Any DevHost setting, e.g. --DevHost:Orders:Management=http://127.0.0.1:6112
+          -h, --help             Show this help.
+
+        Each service prints "ready <service> <gRPC URL>" once it serves. Ctrl+C stops all three.
+        """;
+
+    private const string Section = "DevHost";
+
+    private static readonly Dictionary<string, string> Switches = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["--data-dir"] = $"{Section}:DataDir",
+        ["--inventory"] = $"{Section}:Inventory:Grpc",
+        ["--orders"] = $"{Section}:Orders:Grpc",
+        ["--telemetry"] = $"{Section}:Telemetry:Grpc",
+    };
+
+    private static readonly string[] ServiceNames = ["Inventory", "Orders", "Telemetry"];
+
+    public bool Demo { get; private init; }
+
+    public bool ShowHelp { get; private init; }
+
+    public required string ContentRoot { get; init; }
+
+    public required string EnvironmentName { get; init; }
+
+    public required string DataDir { get; init; }
+
+    /// <summary>True when DataDir is a throwaway folder the DevHost created and deletes on exit.</summary>
+    public bool TemporaryDataDir { get; private init; }
+
+    public required ServiceEndpoints Inventory { get; init; }
+
+    public required ServiceEndpoints Orders { get; init; }
+
+    public required ServiceEndpoints Telemetry { get; init; }
+
+    /// <exception cref="ArgumentException">An argument DevHost does not know, or a switch without a value.</exception>
+    public static DevHostSettings Load(string[] args, string contentRoot)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var (flags, values) = ParseArgs(args);
+        var demo = flags.Contains("--demo");
+        var environment = Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT")
+            ?? Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT")
+            ?? "Development";
+
+        var configuration = new ConfigurationBuilder()
+            .SetBasePath(contentRoot)
+            .AddJsonFile("appsettings.json", optional: true)
+            .AddJsonFile($"appsettings.{environment}.json", optional: true)
+            .AddEnvironmentVariables()
+            .AddInMemoryCollection(demo || flags.Contains("--free-ports") ? FreePorts() : [])
+            .AddInMemoryCollection(values)
+            .Build();
+        var section = configuration.GetSection(Section);
+
+        // The demo starts from a clean slate unless told where its data lives.
+        var temporary = demo && !values.ContainsKey($"{Section}:DataDir");
+        var dataDir = temporary
+            ? Path.Combine(Path.GetTempPath(), $"retail-devhost-{Guid.NewGuid():N}")
+            : Path.GetFullPath(section["DataDir"] ?? "data", contentRoot);
+
+        return new DevHostSettings
+        {
+            Demo = demo,
+            ShowHelp = flags.Contains("--help") || flags.Contains("-h"),
+            ContentRoot = contentRoot,
+            EnvironmentName = environment,
+            DataDir = dataDir,
+            TemporaryDataDir = temporary,
+            Inventory = Endpoints(section, "Inventory", 5101),
+            Orders = Endpoints(section, "Orders", 5102),
+            Telemetry = Endpoints(section, "Telemetry", 5103),
+        };
+    }
+
+    private static ServiceEndpoints Endpoints(IConfigurationSection section, string service, int grpcPort) => new(
+        section[$"{service}:Grpc"] ?? $"http://127.0.0.1:{grpcPort}",
+        section[$"{service}:Management"] ?? $"http://127.0.0.1:{grpcPort + 10}");
+
+    private static Dictionary<string, string?> FreePorts() => ServiceNames
+        .SelectMany(s => new[] { $"{Section}:{s}:Grpc", $"{Section}:{s}:Management" })
+        .ToDictionary(key => key, _ => (string?)"http://127.0.0.1:0");
+
+    private static (HashSet<string> Flags, Dictionary<string, string?> Values) ParseArgs(string[] args)
+    {
+        var flags = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            if (arg is "--demo" or "--free-ports" or "--help" or "-h")
+            {
+                flags.Add(arg);
+                continue;
+            }
+
+            var (name, value) = arg.Split('=', 2) is [var n, var v] ? (n, v) : (arg, null);
+            var key = Switches.TryGetValue(name, out var mapped) ? mapped
+                : name.StartsWith($"--{Section}:", StringComparison.OrdinalIgnoreCase) ? name[2..]
+                : throw new ArgumentException($"unknown argument '{arg}' (see --help)");
+            if (value is null)
+            {
+                if (i + 1 >= args.Length)
+                {
+                    throw new ArgumentException($"{name} needs a value (see --help)");
+                }
+
+                value = args[++i];
+            }
+
+            values[key] = value;
+        }
+
+        return (flags, values);
+    }
+}

@@ -1,0 +1,83 @@
+using Contoso.Retail.Cli;
+using Contoso.Retail.Inventory;
+using Contoso.Retail.Orders;
+using Contoso.Retail.ServiceDefaults;
+using Contoso.Retail.ServiceDefaults.Data;
+using Contoso.Retail.TelemetryIngest;
+using Contoso.Retail.TestSupport;
+
+using Microsoft.AspNetCore.Builder;
+
+namespace Contoso.Retail.CrossService.Tests;
+
+/// <summary>What one in-process run of the Cli printed and returned.</summary>
+public sealed record CliResult(int ExitCode, string Out, string Error);
+
+/// <summary>
+/// Inventory, Orders and TelemetryIngest on real Kestrel (SQLite; the Cli does not care about the database),
+/// shared by the Cli tests, which keep apart by using their own SKUs, customers and devices.
+/// </summary>
+public sealed class CliServices : IAsyncLifetime
+{
+    private readonly List<TestDatabase> _databases = [];
+    private readonly List<RunningService> _services = [];
+
+    public RunningService Inventory { get; private set; } = null!;
+
+    public RunningService Orders { get; private set; } = null!;
+
+    public RunningService Telemetry { get; private set; } = null!;
+
+    /// <summary>Runs `retail args...` against these services, capturing stdout and stderr.</summary>
+    public Task<CliResult> RunAsync(params string[] args) =>
+        RunCliAsync([.. args, "--inventory", Url(Inventory), "--orders", Url(Orders), "--telemetry", Url(Telemetry)]);
+
+    /// <summary>Runs `retail args...` exactly as given.</summary>
+    public static async Task<CliResult> RunCliAsync(params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exitCode = await RetailCli.RunAsync(args, stdout, stderr, TestContext.Current.CancellationToken);
+        return new CliResult(exitCode, stdout.ToString(), stderr.ToString());
+    }
+
+    public async ValueTask InitializeAsync()
+    {
+        Inventory = await StartAsync("Inventory", [], b => b.AddServiceDefaults().AddInventory(), app => app.UseInventoryAsync());
+        Orders = await StartAsync("Orders", new() { ["Services:Inventory"] = Url(Inventory) },
+            b => b.AddServiceDefaults().AddOrders(), app => app.UseOrdersAsync());
+        Telemetry = await StartAsync("Telemetry", [], b => b.AddServiceDefaults().AddTelemetryIngest(), app => app.UseTelemetryIngestAsync());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var service in Enumerable.Reverse(_services))
+        {
+            await service.DisposeAsync();
+        }
+
+        foreach (var database in _databases)
+        {
+            await database.DisposeAsync();
+        }
+    }
+
+    private static string Url(RunningService service) => service.Address.ToString().TrimEnd('/');
+
+    private async Task<RunningService> StartAsync(
+        string name, Dictionary<string, string?> extra, Action<WebApplicationBuilder> configure, Func<WebApplication, Task> start)
+    {
+        var database = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
+        _databases.Add(database);
+        var settings = database.Settings(name);
+        settings["Serilog:MinimumLevel:Default"] = "Warning";
+        foreach (var (key, value) in extra)
+        {
+            settings[key] = value;
+        }
+
+        var service = await RunningService.StartAsync(Transport.Kestrel, settings, configure, start);
+        _services.Add(service);
+        return service;
+    }
+}

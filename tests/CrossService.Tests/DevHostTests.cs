@@ -1,0 +1,110 @@
+using Contoso.Retail.Contracts.Inventory.V1;
+using Contoso.Retail.Contracts.Orders.V1;
+using Contoso.Retail.Contracts.Telemetry.V1;
+
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+
+namespace Contoso.Retail.CrossService.Tests;
+
+/// <summary>The built DevHost as a user runs it: a child process, its console output, signals.</summary>
+public sealed class DevHostTests
+{
+    private static readonly TimeSpan Generous = TimeSpan.FromMinutes(2);
+    private static readonly string[] Services = ["inventory", "orders", "telemetry"];
+
+    [Fact]
+    public async Task Demo_runs_the_scenario_and_exits_0()
+    {
+        await using var devHost = DevHostProcess.Start("--demo");
+
+        var exitCode = await devHost.WaitForExitAsync(Generous);
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}:\n{devHost.Output}");
+        Assert.Equal(Services, devHost.Lines.Where(l => l.StartsWith("ready ", StringComparison.Ordinal)).Select(l => l.Split(' ')[1]));
+        Assert.Equal(Services.Order(), devHost.Ready.Keys.Order());
+        Assert.Contains(devHost.Lines, l => l.Contains("CONFIRMED: order ", StringComparison.Ordinal));
+        Assert.Contains(devHost.Lines, l => l.Contains("rejected: FailedPrecondition", StringComparison.Ordinal));
+        Assert.Contains(devHost.Lines, l => l.Trim().StartsWith("DK-006: INSUFFICIENT_STOCK", StringComparison.Ordinal));
+        Assert.Contains(devHost.Lines, l => l.Contains("watch: changed DK-006 available 1, reserved 2", StringComparison.Ordinal));
+        Assert.Equal(3, devHost.Lines.Count(l => l.Contains("temperature_c: 200 points", StringComparison.Ordinal)));
+        Assert.Equal("demo finished: every step did what it should", devHost.Lines[^1]);
+    }
+
+    [Fact]
+    public async Task Started_normally_serves_all_three_and_stops_cleanly_on_SIGTERM()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("retail-devhost-test-");
+        try
+        {
+            await using var devHost = DevHostProcess.Start("--data-dir", dataDir.FullName, "--free-ports");
+            await devHost.WaitForAsync(p => p.Ready.Count == 3, Generous);
+
+            await AssertServingAsync(devHost.Ready);
+            await devHost.SendSigtermAsync();
+            var exitCode = await devHost.WaitForExitAsync(Generous);
+
+            Assert.True(exitCode == 0, $"exit code {exitCode}:\n{devHost.Output}");
+            Assert.Equal(Services, devHost.Lines.Where(l => l.StartsWith("ready ", StringComparison.Ordinal)).Select(l => l.Split(' ')[1]));
+            Assert.Contains("stopping", devHost.Lines);
+            Assert.Equal("stopped", devHost.Lines[^1]);
+            Assert.Equal(["inventory.db", "orders.db", "telemetry.db"], dataDir.GetFiles("*.db").Select(f => f.Name).Order());
+        }
+        finally
+        {
+            dataDir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Unknown_argument_exits_2_with_an_error()
+    {
+        await using var devHost = DevHostProcess.Start("--no-such-option");
+
+        var exitCode = await devHost.WaitForExitAsync(Generous);
+
+        Assert.Equal(2, exitCode);
+        Assert.Equal(["error: unknown argument '--no-such-option' (see --help)"], devHost.Lines);
+    }
+
+    /// <summary>Each printed address answers its own service (with sample data in Inventory) and reports SERVING.</summary>
+    private static async Task AssertServingAsync(IReadOnlyDictionary<string, Uri> ready)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        using var inventory = GrpcChannel.ForAddress(ready["inventory"]);
+        using var orders = GrpcChannel.ForAddress(ready["orders"]);
+        using var telemetry = GrpcChannel.ForAddress(ready["telemetry"]);
+
+        var items = await new InventoryService.InventoryServiceClient(inventory).ListItemsAsync(new ListItemsRequest(), deadline: deadline, cancellationToken: ct);
+        Assert.Contains(items.Items, i => i.Sku == "DK-006");
+
+        var placed = await new OrderService.OrderServiceClient(orders).PlaceOrderAsync(
+            new PlaceOrderRequest { RequestId = Guid.NewGuid().ToString(), CustomerId = "devhost-test", Lines = { new OrderLine { Sku = "KB-001", Quantity = 1 } } },
+            deadline: deadline, cancellationToken: ct);
+        Assert.Equal(OrderStatus.Confirmed, placed.Order.Status);
+
+        foreach (var channel in new[] { inventory, orders, telemetry })
+        {
+            var health = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), deadline: deadline, cancellationToken: ct);
+            Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
+        }
+
+        using var query = new TelemetryIngestService.TelemetryIngestServiceClient(telemetry).Query(
+            new QueryRequest
+            {
+                DeviceId = "nobody",
+                StartTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.UtcNow.AddHours(-1)),
+                EndTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.UtcNow),
+            },
+            deadline: deadline, cancellationToken: ct);
+        var points = 0;
+        await foreach (var response in query.ResponseStream.ReadAllAsync(ct))
+        {
+            points += response.Points.Count;
+        }
+
+        Assert.Equal(0, points);
+    }
+}
