@@ -148,7 +148,24 @@ public sealed class Warehouse(InventoryDbContext db, StockChangeFeed feed, TimeP
                 return new Release(reservationId, ReleasedNow: true);
             }
 
-            if (!await db.Reservations.AnyAsync(r => r.ReservationId == reservationId, cancellationToken))
+            var state = await db.Reservations
+                .Where(r => r.ReservationId == reservationId)
+                .Select(r => (ReservationState?)r.State)
+                .SingleOrDefaultAsync(cancellationToken);
+            if (state == ReservationState.Active)
+            {
+                // A ReserveStock with this id committed after the update above looked (PostgreSQL read committed):
+                // go round again and release what it took, rather than answer "nothing held" and leave it held.
+                await RollBackAsync(transaction);
+                if (attempt >= MaxAttempts)
+                {
+                    throw new DbUpdateConcurrencyException($"Reservation {reservationId} kept changing while being released.");
+                }
+
+                continue;
+            }
+
+            if (state is null)
             {
                 db.Reservations.Add(Reservation.Tombstone(reservationId, now));
                 try

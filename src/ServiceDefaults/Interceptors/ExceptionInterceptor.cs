@@ -87,6 +87,12 @@ public sealed partial class ExceptionInterceptor(ILogger<ExceptionInterceptor> l
             return new RpcException(new Status(StatusCode.Unavailable, $"A dependency is unavailable; retry later. Trace id: {traceId}"));
         }
 
+        if (ex is Microsoft.EntityFrameworkCore.DbUpdateConcurrencyException)
+        {
+            LogUnavailable(logger, ex, context.Method, traceId);
+            return new RpcException(new Status(StatusCode.Aborted, $"The data changed concurrently; retry the call. Trace id: {traceId}"));
+        }
+
         LogUnhandled(logger, ex, context.Method, traceId);
         return new RpcException(new Status(StatusCode.Internal, $"An internal error occurred. Trace id: {traceId}"));
     }
