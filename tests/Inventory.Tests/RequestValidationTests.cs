@@ -1,6 +1,7 @@
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Inventory.Grpc;
 using Contoso.Retail.ServiceDefaults.Errors;
+using Contoso.Retail.TestSupport;
 
 using Grpc.Core;
 

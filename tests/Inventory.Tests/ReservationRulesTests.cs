@@ -1,4 +1,5 @@
 using Contoso.Retail.Inventory.Model;
+using Contoso.Retail.TestSupport;
 
 using Grpc.Core;
 

@@ -1,6 +1,7 @@
 using Contoso.Retail.Orders.Grpc;
 using Contoso.Retail.Orders.Model;
 using Contoso.Retail.Orders.Ordering;
+using Contoso.Retail.TestSupport;
 
 using Grpc.Core;
 

@@ -2,7 +2,7 @@ using Google.Rpc;
 
 using Grpc.Core;
 
-namespace Contoso.Retail.Orders.Tests;
+namespace Contoso.Retail.TestSupport;
 
 /// <summary>Assertions on what a gRPC client sees when a call fails: the code and the google.rpc details.</summary>
 public static class RpcAssert
