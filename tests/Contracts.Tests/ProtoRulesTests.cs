@@ -2,6 +2,7 @@ using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Contracts.Options.V1;
 using Contoso.Retail.Contracts.Orders.V1;
 using Contoso.Retail.Contracts.Telemetry.V1;
+
 using Google.Protobuf.Reflection;
 
 namespace Contoso.Retail.Contracts.Tests;

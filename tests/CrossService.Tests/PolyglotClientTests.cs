@@ -1,4 +1,5 @@
 using System.Text.Json;
+
 using Contoso.Retail.Inventory;
 using Contoso.Retail.Orders;
 using Contoso.Retail.ServiceDefaults;
