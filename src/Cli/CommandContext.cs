@@ -1,8 +1,13 @@
+using System.Collections.Concurrent;
 using System.CommandLine;
 
+using Contoso.Retail.Contracts.Auth;
 using Contoso.Retail.Contracts.Inventory.V1;
+using Contoso.Retail.Contracts.Options.V1;
 using Contoso.Retail.Contracts.Orders.V1;
 using Contoso.Retail.Contracts.Telemetry.V1;
+
+using Google.Protobuf.Reflection;
 
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -12,7 +17,14 @@ namespace Contoso.Retail.Cli;
 /// <summary>What a command needs while it runs: its parsed values, gRPC clients, deadlines and the output.</summary>
 public sealed class CommandContext(ParseResult parseResult) : IDisposable
 {
+    // Long enough for a watch left running for a while; the token is never printed.
+    private static readonly TimeSpan MintedLifetime = TimeSpan.FromHours(8);
+
+    private static readonly Dictionary<string, ServiceDescriptor> ServiceContracts =
+        new[] { InventoryService.Descriptor, OrderService.Descriptor, TelemetryIngestService.Descriptor }.ToDictionary(s => s.FullName);
+
     private readonly Dictionary<string, GrpcChannel> _channels = [];
+    private readonly ConcurrentDictionary<string, string> _minted = new();
 
     public ParseResult ParseResult { get; } = parseResult;
 
@@ -39,6 +51,28 @@ public sealed class CommandContext(ParseResult parseResult) : IDisposable
 
     public TelemetryIngestService.TelemetryIngestServiceClient Telemetry() => new(Channel(GlobalOptions.Telemetry));
 
+    /// <summary>--token / RETAIL_TOKEN as given, or a development token with just the scope the method requires.</summary>
+    private string TokenFor(AuthInterceptorContext call)
+    {
+        if (ParseResult.GetValue(GlobalOptions.Token) is { Length: > 0 } token)
+        {
+            return token;
+        }
+
+        var scope = RequiredScope(call);
+        return _minted.GetOrAdd(scope, s => DevTokens.Mint(
+            ParseResult.GetValue(GlobalOptions.DevKey)!, DevTokens.DefaultIssuer, DevTokens.DefaultAudience,
+            Commands.TokenCommand.DefaultSubject, [s], MintedLifetime));
+    }
+
+    /// <summary>The method's (options.v1.required_scope); the call's ServiceUrl ends with the service's full name.</summary>
+    private static string RequiredScope(AuthInterceptorContext call)
+    {
+        var service = call.ServiceUrl[(call.ServiceUrl.LastIndexOf('/') + 1)..];
+        return ServiceContracts.GetValueOrDefault(service)?.FindMethodByName(call.MethodName)?.GetOptions()
+            ?.GetExtension(OptionsExtensions.RequiredScope) ?? "";
+    }
+
     public void Dispose()
     {
         foreach (var channel in _channels.Values)
@@ -52,7 +86,7 @@ public sealed class CommandContext(ParseResult parseResult) : IDisposable
         var url = ParseResult.GetValue(address)!;
         if (!_channels.TryGetValue(url, out var channel))
         {
-            channel = GrpcChannel.ForAddress(url);
+            channel = BearerChannel.ForAddress(new Uri(url), TokenFor);
             _channels[url] = channel;
         }
 

@@ -24,6 +24,14 @@ public static class CommandRunner
                 {
                     context.Output.Hint($"is the service running at {string.Join(" / ", context.Addresses)}? (--inventory, --orders, --telemetry or RETAIL_*_URL set the addresses)");
                 }
+                else if (ex.StatusCode == StatusCode.Unauthenticated)
+                {
+                    context.Output.Hint("the service refused the token: pass one with --token or RETAIL_TOKEN, or let the Cli mint one with the services' development key (--dev-key or RETAIL_DEV_SIGNING_KEY)");
+                }
+                else if (ex.StatusCode == StatusCode.PermissionDenied)
+                {
+                    context.Output.Hint("the token lacks the scope named above: `retail token --scope <scope>` mints one with it");
+                }
 
                 return RetailCli.Failure;
             }

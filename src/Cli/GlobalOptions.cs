@@ -1,8 +1,10 @@
 using System.CommandLine;
 
+using Contoso.Retail.Contracts.Auth;
+
 namespace Contoso.Retail.Cli;
 
-/// <summary>Options every command accepts: where the services are, the per-call deadline, the output format.</summary>
+/// <summary>Options every command accepts: where the services are, the per-call deadline, the output format, credentials.</summary>
 public static class GlobalOptions
 {
     public static readonly Option<string> Inventory = Address("--inventory", "RETAIL_INVENTORY_URL", "http://127.0.0.1:5101", "Inventory");
@@ -22,6 +24,20 @@ public static class GlobalOptions
         Recursive = true,
     };
 
+    public static readonly Option<string> Token = new("--token")
+    {
+        Description = "Bearer token for the calls [env: RETAIL_TOKEN]; without one, a development token is minted with --dev-key and the scope each call needs.",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RETAIL_TOKEN") is { Length: > 0 } value ? value : "",
+        Recursive = true,
+    };
+
+    public static readonly Option<string> DevKey = new("--dev-key")
+    {
+        Description = "Development signing key (base64) for minted tokens [env: RETAIL_DEV_SIGNING_KEY; default: the well-known development key].",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RETAIL_DEV_SIGNING_KEY") is { Length: > 0 } value ? value : DevTokens.DevelopmentKey,
+        Recursive = true,
+    };
+
     public static void AddTo(Command root)
     {
         root.Options.Add(Inventory);
@@ -29,6 +45,8 @@ public static class GlobalOptions
         root.Options.Add(Telemetry);
         root.Options.Add(Timeout);
         root.Options.Add(Json);
+        root.Options.Add(Token);
+        root.Options.Add(DevKey);
     }
 
     private static Option<string> Address(string name, string environmentVariable, string fallback, string service)

@@ -27,6 +27,7 @@ public static class RetailCli
         root.Subcommands.Add(OrdersCommands.Build());
         root.Subcommands.Add(StockCommands.Build());
         root.Subcommands.Add(TelemetryCommands.Build());
+        root.Subcommands.Add(TokenCommand.Build());
         return root;
     }
 

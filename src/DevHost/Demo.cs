@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Threading.Channels;
 
+using Contoso.Retail.Contracts.Auth;
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Contracts.Orders.V1;
 using Contoso.Retail.Contracts.Telemetry.V1;
@@ -9,7 +10,6 @@ using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 
 using Grpc.Core;
-using Grpc.Net.Client;
 
 namespace Contoso.Retail.DevHost;
 
@@ -17,8 +17,13 @@ namespace Contoso.Retail.DevHost;
 /// `--demo`: a short tour of the running system through real gRPC clients, narrated on the console.
 /// Relies on Inventory's sample data (a fresh data folder): KB-001 is plentiful, DK-006 has 3 units.
 /// </summary>
-public sealed class Demo(RetailSystem system, TextWriter output)
+/// <param name="token">A bearer token with the scopes the demo's calls need.</param>
+public sealed class Demo(RetailSystem system, TextWriter output, string token)
 {
+    /// <summary>What the demo calls: items, stock, orders and telemetry, read and write.</summary>
+    public static readonly string[] Scopes =
+        ["inventory.read", "inventory.write", "orders.read", "orders.write", "telemetry.read", "telemetry.write"];
+
     private const string PlentifulSku = "KB-001";
     private const string ScarceSku = "DK-006";
     private const string MonitorSku = "MN-003";
@@ -27,9 +32,9 @@ public sealed class Demo(RetailSystem system, TextWriter output)
     /// <returns>0 when every step did what it should, 1 otherwise.</returns>
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
-        using var inventoryChannel = GrpcChannel.ForAddress(system.Inventory);
-        using var ordersChannel = GrpcChannel.ForAddress(system.Orders);
-        using var telemetryChannel = GrpcChannel.ForAddress(system.Telemetry);
+        using var inventoryChannel = BearerChannel.ForAddress(system.Inventory, token);
+        using var ordersChannel = BearerChannel.ForAddress(system.Orders, token);
+        using var telemetryChannel = BearerChannel.ForAddress(system.Telemetry, token);
         var inventory = new InventoryService.InventoryServiceClient(inventoryChannel);
         var orders = new OrderService.OrderServiceClient(ordersChannel);
         var telemetry = new TelemetryIngestService.TelemetryIngestServiceClient(telemetryChannel);

@@ -1,3 +1,5 @@
+using Contoso.Retail.Contracts.Auth;
+
 using Microsoft.Extensions.Configuration;
 
 namespace Contoso.Retail.DevHost;
@@ -60,6 +62,18 @@ public sealed class DevHostSettings
 
     public required ServiceEndpoints Telemetry { get; init; }
 
+    /// <summary>Auth:DevSigningKey, Auth:Issuer and Auth:Audience as the services see them (appsettings.Development.json).</summary>
+    public string? DevSigningKey { get; private init; }
+
+    public string Issuer { get; private init; } = DevTokens.DefaultIssuer;
+
+    public string Audience { get; private init; } = DevTokens.DefaultAudience;
+
+    /// <summary>A token the services accept, for the demo's own calls; fails if they are not on a development key.</summary>
+    public string MintToken(string subject, IEnumerable<string> scopes, TimeSpan lifetime) => DevTokens.Mint(
+        DevSigningKey ?? throw new InvalidOperationException("Auth:DevSigningKey is not configured, so DevHost cannot mint tokens."),
+        Issuer, Audience, subject, scopes, lifetime);
+
     /// <exception cref="ArgumentException">An argument DevHost does not know, or a switch without a value.</exception>
     public static DevHostSettings Load(string[] args, string contentRoot)
     {
@@ -97,6 +111,9 @@ public sealed class DevHostSettings
             Inventory = Endpoints(section, "Inventory", 5101),
             Orders = Endpoints(section, "Orders", 5102),
             Telemetry = Endpoints(section, "Telemetry", 5103),
+            DevSigningKey = configuration["Auth:DevSigningKey"],
+            Issuer = configuration["Auth:Issuer"] ?? DevTokens.DefaultIssuer,
+            Audience = configuration["Auth:Audience"] ?? DevTokens.DefaultAudience,
         };
     }
 

@@ -34,7 +34,14 @@ catch (ServiceStartException ex)
 
 if (settings.Demo)
 {
-    return await new Demo(system, Console.Out).RunAsync(system.Stopping);
+    if (settings.DevSigningKey is null)
+    {
+        await Console.Error.WriteLineAsync("error: --demo mints its own tokens and needs Auth:DevSigningKey (see appsettings.Development.json)");
+        return 1;
+    }
+
+    var token = settings.MintToken("devhost-demo", Demo.Scopes, TimeSpan.FromHours(1));
+    return await new Demo(system, Console.Out, token).RunAsync(system.Stopping);
 }
 
 await system.WaitForShutdownAsync();

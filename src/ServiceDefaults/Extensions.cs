@@ -13,14 +13,19 @@ public static class Extensions
         where TBuilder : IHostApplicationBuilder
     {
         builder.AddDefaultLogging();
+        builder.AddDefaultTelemetry();
+        builder.AddDefaultAuth();
         builder.AddDefaultGrpc();
         builder.AddDefaultHealthChecks();
+        builder.AddDefaultLifetime();
         return builder;
     }
 
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
         app.MapDefaultHealthEndpoints();
+        app.MapDefaultGrpcEndpoints();
+        app.MapDefaultTelemetryEndpoints();
         return app;
     }
 }

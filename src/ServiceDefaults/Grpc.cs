@@ -1,5 +1,6 @@
 using Contoso.Retail.ServiceDefaults.Interceptors;
 
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -18,11 +19,31 @@ public static class Grpc
         var maxMessageSize = builder.Configuration.GetValue("Grpc:MaxMessageSize", DefaultMaxMessageSize);
         builder.Services.AddGrpc(options =>
         {
+            // Outermost first: log/trace every call, then authenticate, then turn exceptions into statuses.
+            options.Interceptors.Add<CallLoggingInterceptor>();
+            options.Interceptors.Add<AuthInterceptor>();
             options.Interceptors.Add<ExceptionInterceptor>();
             options.MaxReceiveMessageSize = maxMessageSize;
             options.MaxSendMessageSize = maxMessageSize;
             options.EnableDetailedErrors = builder.Environment.IsDevelopment();
         });
+
+        if (builder.Environment.IsDevelopment())
+        {
+            builder.Services.AddGrpcReflection();
+        }
+
         return builder;
+    }
+
+    /// <summary>Server reflection in Development only, so grpcurl and similar tools work without the protos.</summary>
+    public static WebApplication MapDefaultGrpcEndpoints(this WebApplication app)
+    {
+        if (app.Environment.IsDevelopment())
+        {
+            app.MapGrpcReflectionService();
+        }
+
+        return app;
     }
 }

@@ -1,8 +1,11 @@
+using Contoso.Retail.ServiceDefaults.Interceptors;
+
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 using Serilog;
+using Serilog.Events;
 using Serilog.Formatting.Compact;
 
 namespace Contoso.Retail.ServiceDefaults;
@@ -10,12 +13,14 @@ namespace Contoso.Retail.ServiceDefaults;
 public static class Logging
 {
     private const string ReadableTemplate =
-        "[{Timestamp:HH:mm:ss} {Level:u3}] {Service}: {Message:lj}{NewLine}{Exception}";
+        "[{Timestamp:HH:mm:ss} {Level:u3}] {Service} {CorrelationId}: {Message:lj}{NewLine}{Exception}";
 
     /// <summary>
     /// Serilog for the host: levels and extra sinks from the "Serilog" configuration section,
     /// readable console output by default, compact JSON when Logging:Format is "json"
-    /// or the process runs in a container.
+    /// or the process runs in a container. Every line carries the service name and, inside a gRPC call,
+    /// CorrelationId, TraceId and SpanId (see <see cref="CallLoggingInterceptor"/>). Sinks, enrichers and
+    /// filters registered in DI (ILogEventSink...) are added too.
     /// </summary>
     public static TBuilder AddDefaultLogging<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
@@ -23,11 +28,26 @@ public static class Logging
         var configuration = builder.Configuration;
         var json = string.Equals(configuration["Logging:Format"], "json", StringComparison.OrdinalIgnoreCase)
             || (configuration["Logging:Format"] is null && configuration.GetValue<bool>("DOTNET_RUNNING_IN_CONTAINER"));
+        // In Development the per-call lines (Debug) are shown, unless configuration asks for Warning or quieter.
+        var showCalls = builder.Environment.IsDevelopment()
+            && !(Enum.TryParse<LogEventLevel>(configuration["Serilog:MinimumLevel:Default"] ?? configuration["Serilog:MinimumLevel"], true, out var level)
+                && level > LogEventLevel.Information);
 
-        // A logger per host (not the static Log.Logger) so several services can share one process (DevHost, tests).
-        builder.Services.AddSerilog((services, logger) =>
+        // One line per gRPC call; a singleton so it is not built per call.
+        builder.Services.AddSingleton<CallLoggingInterceptor>();
+
+        // A logger per host, not the static Log.Logger (preserveStaticLogger), so several services can share one
+        // process (DevHost, tests) each with its own configuration; otherwise the last host built logs for all.
+        builder.Services.AddSerilog(preserveStaticLogger: true, configureLogger: (services, logger) =>
         {
+            if (showCalls)
+            {
+                // Before ReadFrom.Configuration, so an override configured for this namespace still wins.
+                logger.MinimumLevel.Override(typeof(CallLoggingInterceptor).Namespace!, LogEventLevel.Debug);
+            }
+
             logger.ReadFrom.Configuration(configuration)
+                .ReadFrom.Services(services)
                 .Enrich.FromLogContext()
                 .Enrich.WithProperty("Service", builder.Environment.ApplicationName);
 

@@ -215,6 +215,43 @@ public sealed partial class CliTests(CliServices services) : IClassFixture<CliSe
     }
 
     [Fact]
+    public async Task Token_prints_a_token_the_services_accept_for_its_scopes_only()
+    {
+        var sku = NewSku();
+        var minted = await CliServices.RunCliAsync("token", "--scope", "inventory.read", "--subject", "cli-test", "--lifetime", "10m");
+        var token = minted.Out.Trim();
+
+        var list = await services.RunAsync("items", "list", "--token", token);
+        var upsert = await services.RunAsync("items", "upsert", sku, "--name", "Denied", "--available", "1", "--token", token);
+
+        Assert.Equal((0, ""), (minted.ExitCode, minted.Error));
+        Assert.Matches(@"^[\w-]+\.[\w-]+\.[\w-]+$", token);
+        Assert.Equal((0, ""), (list.ExitCode, list.Error));
+        Assert.Equal(1, upsert.ExitCode);
+        Assert.StartsWith("error: PermissionDenied: This call requires the scope 'inventory.write'.", upsert.Error, StringComparison.Ordinal);
+        Assert.Contains("retail token --scope", upsert.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_token_the_services_refuse_fails_with_unauthenticated_a_hint_and_without_echoing_it()
+    {
+        var foreign = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("a-key-the-services-have-never-seen-0123"));
+        var token = (await CliServices.RunCliAsync("token", "--scope", "inventory.read", "--dev-key", foreign)).Out.Trim();
+
+        var given = await services.RunAsync("items", "list", "--token", token);
+        var minted = await services.RunAsync("items", "list", "--dev-key", foreign);
+
+        foreach (var result in new[] { given, minted })
+        {
+            Assert.Equal(1, result.ExitCode);
+            Assert.StartsWith("error: Unauthenticated: ", result.Error, StringComparison.Ordinal);
+            Assert.Contains("--token or RETAIL_TOKEN", result.Error, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain(token, given.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Help_names_the_command_retail()
     {
         var result = await CliServices.RunCliAsync("--help");

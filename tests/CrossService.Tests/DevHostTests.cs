@@ -1,10 +1,10 @@
+using Contoso.Retail.Contracts.Auth;
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Contracts.Orders.V1;
 using Contoso.Retail.Contracts.Telemetry.V1;
 
 using Grpc.Core;
 using Grpc.Health.V1;
-using Grpc.Net.Client;
 
 namespace Contoso.Retail.CrossService.Tests;
 
@@ -73,9 +73,11 @@ public sealed class DevHostTests
     {
         var ct = TestContext.Current.CancellationToken;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        using var inventory = GrpcChannel.ForAddress(ready["inventory"]);
-        using var orders = GrpcChannel.ForAddress(ready["orders"]);
-        using var telemetry = GrpcChannel.ForAddress(ready["telemetry"]);
+        // DevHost runs in Development, on the well-known development key (its appsettings.Development.json).
+        var token = DevTokens.Mint("devhost-test", ["inventory.read", "orders.write", "telemetry.read"], TimeSpan.FromMinutes(10));
+        using var inventory = BearerChannel.ForAddress(ready["inventory"], token);
+        using var orders = BearerChannel.ForAddress(ready["orders"], token);
+        using var telemetry = BearerChannel.ForAddress(ready["telemetry"], token);
 
         var items = await new InventoryService.InventoryServiceClient(inventory).ListItemsAsync(new ListItemsRequest(), deadline: deadline, cancellationToken: ct);
         Assert.Contains(items.Items, i => i.Sku == "DK-006");

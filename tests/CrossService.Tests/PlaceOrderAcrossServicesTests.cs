@@ -186,7 +186,7 @@ file sealed class PlaceOrderSystem : IAsyncDisposable
         ordersSettings["Orders:ReconcileInterval"] = "01:00:00";
         if (inventoryCallTimeout is { } timeout)
         {
-            ordersSettings["Orders:InventoryCallTimeout"] = timeout.ToString("c");
+            ordersSettings["GrpcClients:Inventory:DefaultDeadline"] = timeout.ToString("c");
         }
 
         var orders = await RunningService.StartAsync(

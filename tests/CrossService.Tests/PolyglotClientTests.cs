@@ -47,7 +47,7 @@ public class PolyglotClientTests
 
             var script = Path.Combine(AppContext.BaseDirectory, "Polyglot", "place_order.py");
             var run = await Tool.RunAsync(python,
-                [script, generated, orders.Address.Authority, inventory.Address.Authority],
+                [script, generated, orders.Address.Authority, inventory.Address.Authority, orders.Token!],
                 Repository.Root, TimeSpan.FromMinutes(1));
 
             Assert.True(run.ExitCode == 0, run.Output);
@@ -61,6 +61,7 @@ public class PolyglotClientTests
             Assert.Equal(7, root.GetProperty("available_after").GetInt32());
             Assert.Equal("FAILED_PRECONDITION", root.GetProperty("shortage").GetProperty("code").GetString());
             Assert.True(root.GetProperty("shortage").GetProperty("details_name_sku").GetBoolean());
+            Assert.Equal("UNAUTHENTICATED", root.GetProperty("without_token").GetString());
         }
         finally
         {

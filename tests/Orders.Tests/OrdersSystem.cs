@@ -50,7 +50,8 @@ public sealed class OrdersSystem : IAsyncDisposable
 
     public PendingOrderReconciler Reconciler => OrdersHost.Services.GetRequiredService<PendingOrderReconciler>();
 
-    public static async Task<OrdersSystem> StartAsync(DatabaseProvider provider)
+    /// <param name="settings">Extra Orders settings, applied last.</param>
+    public static async Task<OrdersSystem> StartAsync(DatabaseProvider provider, IDictionary<string, string?>? settings = null)
     {
         var inventoryDb = await TestDatabase.CreateAsync(provider);
         var ordersDb = await TestDatabase.CreateAsync(provider);
@@ -69,6 +70,11 @@ public sealed class OrdersSystem : IAsyncDisposable
         ordersSettings["Services:Inventory"] = inventory.Address.ToString();
         // The background loop stays out of the way; tests run reconcile passes themselves.
         ordersSettings["Orders:ReconcileInterval"] = "01:00:00";
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            ordersSettings[key] = value;
+        }
+
         var orders = await RunningService.StartAsync(
             Transport.InMemory,
             ordersSettings,

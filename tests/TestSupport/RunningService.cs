@@ -1,5 +1,8 @@
 using System.Net;
 
+using Contoso.Retail.Contracts.Auth;
+using Contoso.Retail.ServiceDefaults;
+
 using Grpc.Net.Client;
 
 using Microsoft.AspNetCore.Builder;
@@ -25,18 +28,26 @@ public enum Transport
 /// <summary>A service started for a test, with a channel to it.</summary>
 public sealed class RunningService : IAsyncDisposable
 {
-    private RunningService(WebApplication app, Uri address, GrpcChannel channel)
+    private readonly Func<GrpcChannelOptions> _channelOptions;
+
+    private RunningService(WebApplication app, Uri address, Func<GrpcChannelOptions> channelOptions)
     {
         App = app;
         Address = address;
-        Channel = channel;
+        _channelOptions = channelOptions;
+        Token = app.Services.GetService<AuthOptions>() is { DevSigningKey: not null } ? MintToken(ContractMethods.AllScopes()) : null;
+        Channel = CreateChannel(Token);
     }
 
     public WebApplication App { get; }
 
     public Uri Address { get; }
 
+    /// <summary>A channel whose calls carry <see cref="Token"/>: every scope any contract method requires.</summary>
     public GrpcChannel Channel { get; }
+
+    /// <summary>A token with every scope, signed with the service's development key; null when the service has none.</summary>
+    public string? Token { get; }
 
     public IServiceProvider Services => App.Services;
 
@@ -54,6 +65,13 @@ public sealed class RunningService : IAsyncDisposable
             EnvironmentName = "Test",
             ContentRootPath = AppContext.BaseDirectory,
         });
+        // Auth is always on: tests get the well-known development key unless they configure auth themselves.
+        if (!settings.Keys.Any(key => key.StartsWith("Auth:DevSigningKey", StringComparison.OrdinalIgnoreCase)
+            || key.StartsWith("Auth:Authority", StringComparison.OrdinalIgnoreCase)))
+        {
+            builder.Configuration["Auth:DevSigningKey"] = DevTokens.DevelopmentKey;
+        }
+
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Configuration["Logging:LogLevel:Default"] ??= "Warning";
         if (transport == Transport.InMemory)
@@ -74,12 +92,25 @@ public sealed class RunningService : IAsyncDisposable
         if (transport == Transport.InMemory)
         {
             var server = app.GetTestServer();
-            var channel = GrpcChannel.ForAddress(server.BaseAddress, new GrpcChannelOptions { HttpHandler = server.CreateHandler() });
-            return new RunningService(app, server.BaseAddress, channel);
+            return new RunningService(app, server.BaseAddress, () => new GrpcChannelOptions { HttpHandler = server.CreateHandler() });
         }
 
         var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        return new RunningService(app, address, GrpcChannel.ForAddress(address));
+        return new RunningService(app, address, () => new GrpcChannelOptions());
+    }
+
+    /// <summary>A new channel to the service (the caller disposes it) carrying <paramref name="token"/>, or no credentials at all when null.</summary>
+    public GrpcChannel CreateChannel(string? token) => token is null
+        ? GrpcChannel.ForAddress(Address, _channelOptions())
+        : BearerChannel.ForAddress(Address, token, _channelOptions());
+
+    /// <summary>A token this service accepts (its development key, issuer and audience) with just these scopes.</summary>
+    public string MintToken(IEnumerable<string> scopes, TimeSpan? lifetime = null, string subject = "test-client")
+    {
+        var auth = App.Services.GetRequiredService<AuthOptions>();
+        return DevTokens.Mint(
+            auth.DevSigningKey ?? throw new InvalidOperationException("The service is not configured with a development key."),
+            auth.EffectiveIssuer!, auth.Audience, subject, scopes, lifetime ?? TimeSpan.FromHours(12));
     }
 
     public async ValueTask DisposeAsync()

@@ -18,6 +18,7 @@ public static class InventoryExtensions
         var watchBufferSize = builder.Configuration.GetValue("Inventory:WatchBufferSize", StockChangeFeed.DefaultCapacity);
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new StockChangeFeed(watchBufferSize));
+        builder.Services.AddSingleton<InventoryMetrics>();
         builder.Services.AddScoped<Warehouse>();
         return builder;
     }

@@ -13,7 +13,7 @@ public sealed record Release(string ReservationId, bool ReleasedNow);
 /// write lock from the start and never has to upgrade a read lock), and each published to the
 /// <see cref="StockChangeFeed"/> only after it commits.
 /// </summary>
-public sealed class Warehouse(InventoryDbContext db, StockChangeFeed feed, TimeProvider time)
+public sealed class Warehouse(InventoryDbContext db, StockChangeFeed feed, TimeProvider time, InventoryMetrics metrics)
 {
     // A unique violation means a concurrent call got there first; one more attempt sees its row.
     private const int MaxAttempts = 3;
@@ -71,6 +71,7 @@ public sealed class Warehouse(InventoryDbContext db, StockChangeFeed feed, TimeP
             var existing = await FindReservationAsync(reservationId, cancellationToken);
             if (existing is not null)
             {
+                metrics.Replayed();
                 return ReservationRules.Replay(existing, lines);
             }
 
@@ -104,6 +105,7 @@ public sealed class Warehouse(InventoryDbContext db, StockChangeFeed feed, TimeP
                     .Where(i => skus.Contains(i.Sku))
                     .ToDictionaryAsync(i => i.Sku, i => i.Available, cancellationToken);
                 await RollBackAsync(transaction);
+                metrics.Rejected();
                 throw ReservationRules.Shortage(shortLines, available);
             }
 
@@ -111,6 +113,7 @@ public sealed class Warehouse(InventoryDbContext db, StockChangeFeed feed, TimeP
             await transaction.CommitAsync(cancellationToken);
             db.ChangeTracker.Clear();
             feed.Publish(changes);
+            metrics.Reserved(reservation.Lines.Sum(l => (long)l.Quantity));
             return reservation;
         }
     }

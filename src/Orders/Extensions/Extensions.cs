@@ -2,18 +2,19 @@ using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Orders.Data;
 using Contoso.Retail.Orders.Grpc;
 using Contoso.Retail.Orders.Ordering;
+using Contoso.Retail.ServiceDefaults;
 using Contoso.Retail.ServiceDefaults.Data;
 
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 
 namespace Contoso.Retail.Orders;
 
 public static class OrdersExtensions
 {
     /// <summary>
-    /// The orders database (ConnectionStrings:Orders), the Inventory client (Services:Inventory) and the
-    /// ordering domain, including the background reconciler of pending orders. Settings: the "Orders" section.
+    /// The orders database (ConnectionStrings:Orders), the Inventory client (Services:Inventory, settings in
+    /// GrpcClients) and the ordering domain, including the background reconciler of pending orders.
+    /// Settings: the "Orders" section.
     /// </summary>
     public static WebApplicationBuilder AddOrders(this WebApplicationBuilder builder)
     {
@@ -24,14 +25,11 @@ public static class OrdersExtensions
         services.AddOptions<OrdersOptions>().BindConfiguration(OrdersOptions.Section);
         services.TryAddSingleton(TimeProvider.System);
 
-        // The caller's deadline and cancellation flow into the call to Inventory; calls without one get a default.
-        services.AddGrpcClient<InventoryService.InventoryServiceClient>((sp, client) =>
-                client.Address = InventoryAddress(sp.GetRequiredService<IConfiguration>()))
-            .EnableCallContextPropagation(o => o.SuppressContextNotFoundErrors = true)
-            .AddInterceptor(sp => new DefaultDeadlineInterceptor(
-                sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<IOptions<OrdersOptions>>().Value.InventoryCallTimeout));
+        // Deadline and cancellation propagated from the incoming call (GrpcClients:DefaultDeadline when there is none),
+        // service token, correlation id, and retries of ReserveStock/ReleaseReservation, which the contract marks IDEMPOTENT.
+        builder.AddServiceGrpcClient<InventoryService.InventoryServiceClient>("Inventory");
 
+        services.AddSingleton<OrderMetrics>();
         services.AddScoped<OrderPlacement>();
         services.AddScoped<OrderCancellation>();
         services.AddSingleton<PendingOrderReconciler>();
@@ -45,14 +43,5 @@ public static class OrdersExtensions
         ArgumentNullException.ThrowIfNull(app);
         app.MapGrpcService<OrderGrpcService>();
         await app.MigrateDatabaseAsync<OrdersDbContext>();
-    }
-
-    private static Uri InventoryAddress(IConfiguration configuration)
-    {
-        var address = configuration["Services:Inventory"];
-        return Uri.TryCreate(address, UriKind.Absolute, out var uri)
-            ? uri
-            : throw new InvalidOperationException(
-                $"Services:Inventory must be the absolute URL of Inventory's gRPC endpoint (got '{address}').");
     }
 }

@@ -18,7 +18,8 @@ namespace Contoso.Retail.Orders.Ordering;
 public sealed class OrderPlacement(
     OrdersDbContext db,
     InventoryService.InventoryServiceClient inventory,
-    TimeProvider clock)
+    TimeProvider clock,
+    OrderMetrics metrics)
 {
     /// <exception cref="RpcException">
     /// ALREADY_EXISTS (request id reused for a different order), FAILED_PRECONDITION (rejected; details name the SKUs),
@@ -29,7 +30,7 @@ public sealed class OrderPlacement(
         ArgumentNullException.ThrowIfNull(request);
         var order = await FindOrCreateAsync(request, cancellationToken);
         return order.Status == OrderStatus.Pending
-            ? await ReserveAsync(order, cancellationToken)
+            ? await ReserveMeasuredAsync(order, cancellationToken)
             : Settled(order);
     }
 
@@ -63,6 +64,24 @@ public sealed class OrderPlacement(
             var winner = await FindByRequestAsync(request.RequestId, cancellationToken)
                 ?? throw new InvalidOperationException($"Request {request.RequestId} collided but its order cannot be read.", ex);
             return SameRequestOrThrow(winner, request);
+        }
+    }
+
+    private async Task<Order> ReserveMeasuredAsync(Order order, CancellationToken cancellationToken)
+    {
+        var started = clock.GetTimestamp();
+        try
+        {
+            var settled = await ReserveAsync(order, cancellationToken);
+            metrics.Placed(settled.Status, clock.GetElapsedTime(started));
+            return settled;
+        }
+        catch (Exception ex)
+        {
+            // A rejection is thrown as FAILED_PRECONDITION; anything else leaves the order pending.
+            var outcome = ex is RpcException { StatusCode: StatusCode.FailedPrecondition } ? OrderStatus.Rejected : OrderStatus.Pending;
+            metrics.Placed(outcome, clock.GetElapsedTime(started));
+            throw;
         }
     }
 

@@ -5,9 +5,6 @@ public sealed class OrdersOptions
 {
     public const string Section = "Orders";
 
-    /// <summary>Deadline for a call to Inventory when the incoming call has none (background work, clients without deadlines).</summary>
-    public TimeSpan InventoryCallTimeout { get; set; } = TimeSpan.FromSeconds(5);
-
     /// <summary>How often the reconciler looks for orders Inventory never confirmed.</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -1,4 +1,5 @@
 using Contoso.Retail.Contracts.Telemetry.V1;
+using Contoso.Retail.ServiceDefaults.Errors;
 using Contoso.Retail.TelemetryIngest.Ingestion;
 
 using Grpc.Core;
@@ -8,7 +9,7 @@ using Microsoft.Extensions.Options;
 namespace Contoso.Retail.TelemetryIngest.Grpc;
 
 /// <summary>telemetry.v1.TelemetryIngestService: validates, hands points to the store, maps back.</summary>
-public sealed class TelemetryIngestGrpcService(TelemetryStore store, IOptions<TelemetryOptions> options)
+public sealed class TelemetryIngestGrpcService(TelemetryStore store, IOptions<TelemetryOptions> options, IHostApplicationLifetime lifetime)
     : TelemetryIngestService.TelemetryIngestServiceBase
 {
     /// <summary>Points per Query message; a chunk is also sent early once it reaches <see cref="QueryChunkBytes"/>.</summary>
@@ -43,16 +44,27 @@ public sealed class TelemetryIngestGrpcService(TelemetryStore store, IOptions<Te
         ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
-        await foreach (var request in requestStream.ReadAllAsync(cancellationToken))
-        {
-            TelemetryValidation.ValidateBatch(request);
-            var points = request.Points.Select(PointMapper.ToStored).ToList();
-            var stored = await store.StoreBatchAsync(request.BatchId, points, cancellationToken);
 
-            // Only after the commit: an acknowledged batch is one the device may drop.
-            await responseStream.WriteAsync(
-                new StreamIngestResponse { BatchId = request.BatchId, AcceptedPoints = stored.Points, Duplicate = stored.Duplicate },
-                cancellationToken);
+        // Shutdown ends the stream between batches: a batch already read is committed and acknowledged first.
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
+        try
+        {
+            while (await requestStream.MoveNext(reading.Token))
+            {
+                var request = requestStream.Current;
+                TelemetryValidation.ValidateBatch(request);
+                var points = request.Points.Select(PointMapper.ToStored).ToList();
+                var stored = await store.StoreBatchAsync(request.BatchId, points, cancellationToken);
+
+                // Only after the commit: an acknowledged batch is one the device may drop.
+                await responseStream.WriteAsync(
+                    new StreamIngestResponse { BatchId = request.BatchId, AcceptedPoints = stored.Points, Duplicate = stored.Duplicate },
+                    cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw RpcErrors.Unavailable("The server is shutting down; resend unacknowledged batches on a new stream.");
         }
     }
 

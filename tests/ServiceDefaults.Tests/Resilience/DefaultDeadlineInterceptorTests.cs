@@ -1,10 +1,10 @@
 using Contoso.Retail.Contracts.Inventory.V1;
-using Contoso.Retail.Orders.Ordering;
+using Contoso.Retail.ServiceDefaults.Interceptors;
 
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 
-namespace Contoso.Retail.Orders.Tests;
+namespace Contoso.Retail.ServiceDefaults.Tests.Resilience;
 
 public class DefaultDeadlineInterceptorTests
 {

@@ -1,0 +1,95 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+
+namespace Contoso.Retail.ServiceDefaults.Interceptors;
+
+/// <summary>
+/// Every call needs `authorization: Bearer &lt;jwt&gt;` carrying the scope its method declares in the proto
+/// (options.v1.required_scope). No or bad token: UNAUTHENTICATED. Missing scope, or a method that declares
+/// none: PERMISSION_DENIED (fail closed). Only health and reflection are anonymous.
+/// The caller is on the call for handlers: <see cref="ServerCallContextAuthExtensions.Caller"/> and HttpContext.User.
+/// </summary>
+public sealed class AuthInterceptor(BearerTokenValidator validator) : Interceptor
+{
+    public const string Header = "authorization";
+
+    private const string BearerPrefix = "Bearer ";
+
+    // RFC 6750: tells a client what kind of credential the server wants, without saying what was wrong with one.
+    private static readonly Metadata Challenge = new() { { "www-authenticate", "Bearer error=\"invalid_token\"" } };
+
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        await AuthorizeAsync(context);
+        return await continuation(request, context);
+    }
+
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context,
+        ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        await AuthorizeAsync(context);
+        return await continuation(requestStream, context);
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        await AuthorizeAsync(context);
+        await continuation(request, responseStream, context);
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        await AuthorizeAsync(context);
+        await continuation(requestStream, responseStream, context);
+    }
+
+    /// <summary>Probes and tools must reach these without a token.</summary>
+    public static bool IsAnonymous(string method) =>
+        method.StartsWith("/grpc.health.v1.Health/", StringComparison.Ordinal)
+        || method.StartsWith("/grpc.reflection.", StringComparison.Ordinal);
+
+    private async ValueTask AuthorizeAsync(ServerCallContext context)
+    {
+        if (IsAnonymous(context.Method))
+        {
+            return;
+        }
+
+        var header = context.RequestHeaders.GetValue(Header);
+        if (header is null || !header.StartsWith(BearerPrefix, StringComparison.OrdinalIgnoreCase) || header.Length == BearerPrefix.Length)
+        {
+            throw new RpcException(new Status(StatusCode.Unauthenticated, "A bearer token is required (metadata 'authorization: Bearer <token>')."), Challenge);
+        }
+
+        var caller = await validator.ValidateAsync(header[BearerPrefix.Length..].Trim())
+            ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "The bearer token is not valid (expired, not yet valid, or not issued for this service)."), Challenge);
+
+        var scope = ContractMethods.RequiredScope(context.Method)
+            ?? throw new RpcException(new Status(StatusCode.PermissionDenied, $"{context.Method} declares no required scope, so nobody may call it."));
+        if (!caller.HasScope(scope))
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"This call requires the scope '{scope}'."));
+        }
+
+        context.UserState[ServerCallContextAuthExtensions.CallerKey] = caller;
+        context.GetHttpContext().User = caller.Principal;
+    }
+}
+
+public static class ServerCallContextAuthExtensions
+{
+    internal static readonly object CallerKey = new();
+
+    /// <summary>The authenticated caller of this call; null only for anonymous methods (health, reflection).</summary>
+    public static CallerIdentity? Caller(this ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.UserState.TryGetValue(CallerKey, out var caller) ? (CallerIdentity)caller : null;
+    }
+}

@@ -1,0 +1,360 @@
+using System.Globalization;
+
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+
+using Microsoft.Extensions.Logging;
+
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Registry;
+using Polly.Retry;
+
+using IdempotencyLevel = Google.Protobuf.Reflection.MethodOptions.Types.IdempotencyLevel;
+
+namespace Contoso.Retail.ServiceDefaults.Interceptors;
+
+/// <summary>
+/// Safe retries for unary calls to one downstream, with a Polly v8 pipeline: a retry (outer) around a circuit
+/// breaker (inner), shared by every client of that downstream.
+/// <list type="bullet">
+/// <item>Only methods whose proto says <c>idempotency_level = IDEMPOTENT</c> or <c>NO_SIDE_EFFECTS</c> are retried.</item>
+/// <item>Only UNAVAILABLE (jittered exponential backoff), and RESOURCE_EXHAUSTED when the server sent
+/// <c>grpc-retry-pushback-ms</c> (waited exactly); a negative or unreadable pushback means "do not retry".</item>
+/// <item>No wait is started that would end after the call's deadline: the call then fails with the last status.</item>
+/// <item>The breaker counts UNAVAILABLE attempts; while it is open every unary call fails fast with UNAVAILABLE.</item>
+/// <item>Caller cancellation is CANCELLED and never retried. Streaming calls pass through untouched.</item>
+/// </list>
+/// This is an interceptor, not an HTTP handler, because the status of a gRPC call arrives in trailers.
+/// </summary>
+public sealed partial class RetryClientInterceptor : Interceptor
+{
+    /// <summary>Trailer in which a server asks for a retry after that many milliseconds (gRFC A6).</summary>
+    public const string PushbackTrailer = "grpc-retry-pushback-ms";
+
+    private static readonly ResiliencePropertyKey<CallFacts> Call = new("grpc.call");
+    private static readonly ResiliencePropertyKey<TimeSpan> NextDelay = new("grpc.next-delay");
+
+    private readonly string _downstream;
+    private readonly ResiliencePipeline _pipeline;
+
+    /// <param name="downstream">The service called (e.g. "Inventory"); one circuit breaker per name.</param>
+    public RetryClientInterceptor(
+        string downstream,
+        GrpcClientOptions options,
+        ResiliencePipelineRegistry<string> pipelines,
+        TimeProvider clock,
+        ILogger<RetryClientInterceptor> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(pipelines);
+        _downstream = downstream;
+        _pipeline = pipelines.GetOrAddPipeline(
+            $"grpc-client:{downstream}", builder => Build(builder, downstream, options, clock, logger));
+    }
+
+    /// <summary>Whether the contract marks the method at <paramref name="path"/> IDEMPOTENT or NO_SIDE_EFFECTS.</summary>
+    public static bool IsSafeToRetry(string path) =>
+        ContractMethods.Find(path)?.GetOptions()?.IdempotencyLevel is IdempotencyLevel.Idempotent or IdempotencyLevel.NoSideEffects;
+
+    public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(
+        TRequest request, ClientInterceptorContext<TRequest, TResponse> context,
+        AsyncUnaryCallContinuation<TRequest, TResponse> continuation) =>
+        new ResilientUnaryCall<TRequest, TResponse>(this, request, context, continuation).Start();
+
+    public override TResponse BlockingUnaryCall<TRequest, TResponse>(
+        TRequest request, ClientInterceptorContext<TRequest, TResponse> context,
+        BlockingUnaryCallContinuation<TRequest, TResponse> continuation)
+    {
+        var cancellation = context.Options.CancellationToken;
+        var resilience = ResilienceContextPool.Shared.Get(cancellation);
+        resilience.Properties.Set(Call, CallFacts.Of(context));
+        try
+        {
+            return _pipeline.Execute(
+                static (_, s) => s.continuation(s.request, s.Fresh()),
+                resilience,
+                (request, continuation, Fresh: AttemptContexts(context)));
+        }
+        catch (BrokenCircuitException ex)
+        {
+            throw CircuitOpen(ex);
+        }
+        catch (OperationCanceledException ex) when (cancellation.IsCancellationRequested)
+        {
+            throw CancelledByCaller(ex);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(resilience);
+        }
+    }
+
+    private RpcException CircuitOpen(BrokenCircuitException ex) =>
+        new(new Status(StatusCode.Unavailable,
+            $"{_downstream} is failing: calls to it fail fast for {ex.RetryAfter?.TotalSeconds ?? 0:0.#} s (circuit open after repeated UNAVAILABLE).",
+            ex));
+
+    private static RpcException CancelledByCaller(Exception ex) =>
+        new(new Status(StatusCode.Cancelled, "The call was cancelled by the caller.", ex));
+
+    /// <summary>
+    /// Each attempt gets its own copy of the caller's headers, so an interceptor further in that adds a header
+    /// (the service token) adds it once per attempt, never twice to one call.
+    /// </summary>
+    private static Func<ClientInterceptorContext<TRequest, TResponse>> AttemptContexts<TRequest, TResponse>(
+        ClientInterceptorContext<TRequest, TResponse> context, CancellationToken? cancellation = null)
+        where TRequest : class
+        where TResponse : class
+    {
+        var options = cancellation is { } token ? context.Options.WithCancellationToken(token) : context.Options;
+        Metadata.Entry[] headers = options.Headers is { Count: > 0 } original ? [.. original] : [];
+        return () =>
+        {
+            var fresh = new Metadata();
+            foreach (var header in headers)
+            {
+                fresh.Add(header);
+            }
+
+            return new ClientInterceptorContext<TRequest, TResponse>(context.Method, context.Host, options.WithHeaders(fresh));
+        };
+    }
+
+    private static void Build(
+        ResiliencePipelineBuilder builder, string downstream, GrpcClientOptions options, TimeProvider clock, ILogger logger)
+    {
+        builder.TimeProvider = clock;
+        var retry = options.Retry;
+        if (retry.MaxAttempts > 1)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = retry.MaxAttempts - 1,
+                // The decision and its delay are made together (the deadline check needs the delay); see ShouldRetry.
+                ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args, retry, clock)),
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(args.Context.Properties.GetValue(NextDelay, TimeSpan.Zero)),
+                OnRetry = args =>
+                {
+                    LogRetry(logger, downstream, args.Context.Properties.GetValue(Call, default).Method,
+                        (args.Outcome.Exception as RpcException)?.StatusCode, args.AttemptNumber + 1, args.RetryDelay.TotalMilliseconds);
+                    return default;
+                },
+            });
+        }
+
+        var breaker = options.CircuitBreaker;
+        builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
+        {
+            FailureRatio = breaker.FailureRatio,
+            MinimumThroughput = breaker.MinimumThroughput,
+            SamplingDuration = breaker.SamplingDuration,
+            BreakDuration = breaker.BreakDuration,
+            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is RpcException { StatusCode: StatusCode.Unavailable }),
+            OnOpened = args =>
+            {
+                LogCircuitOpened(logger, downstream, args.BreakDuration.TotalSeconds);
+                return default;
+            },
+            OnClosed = _ =>
+            {
+                LogCircuitClosed(logger, downstream);
+                return default;
+            },
+        });
+    }
+
+    private static bool ShouldRetry(RetryPredicateArguments<object> args, GrpcRetryOptions retry, TimeProvider clock)
+    {
+        if (args.Outcome.Exception is not RpcException failure
+            || !args.Context.Properties.TryGetValue(Call, out var call)
+            || !call.SafeToRetry
+            || RetryDelay(failure, args.AttemptNumber, retry) is not { } delay)
+        {
+            return false;
+        }
+
+        if (call.Deadline is { } deadline && clock.GetUtcNow().UtcDateTime + delay >= deadline)
+        {
+            return false;
+        }
+
+        args.Context.Properties.Set(NextDelay, delay);
+        return true;
+    }
+
+    /// <summary>How long to wait before retrying after <paramref name="failure"/>; null when it must not be retried.</summary>
+    /// <param name="attempt">0 for the first attempt.</param>
+    public static TimeSpan? RetryDelay(RpcException failure, int attempt, GrpcRetryOptions retry)
+    {
+        ArgumentNullException.ThrowIfNull(failure);
+        ArgumentNullException.ThrowIfNull(retry);
+        if (failure.StatusCode is not (StatusCode.Unavailable or StatusCode.ResourceExhausted))
+        {
+            return null;
+        }
+
+        if (failure.Trailers.GetValue(PushbackTrailer) is { } pushback)
+        {
+            // NumberStyles.None: "-1", "+5", " 5" are all refusals (gRFC A6: negative or unparseable = do not retry).
+            return int.TryParse(pushback, NumberStyles.None, CultureInfo.InvariantCulture, out var ms)
+                ? TimeSpan.FromMilliseconds(ms)
+                : null;
+        }
+
+        return failure.StatusCode == StatusCode.Unavailable ? Backoff(attempt, retry) : null;
+    }
+
+    // "Equal jitter": half of the exponential step is fixed, half random, so callers spread out but never retry at once.
+    private static TimeSpan Backoff(int attempt, GrpcRetryOptions retry)
+    {
+        var ceiling = Math.Min(retry.MaxDelay.Ticks, retry.BaseDelay.Ticks * Math.Pow(2, Math.Min(attempt, 30)));
+#pragma warning disable CA5394 // Jitter, not security.
+        return TimeSpan.FromTicks((long)((ceiling / 2) + (Random.Shared.NextDouble() * ceiling / 2)));
+#pragma warning restore CA5394
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Retrying {Downstream} {Method} after {StatusCode} (attempt {Attempt} failed); waiting {DelayMs:0} ms")]
+    private static partial void LogRetry(ILogger logger, string downstream, string? method, StatusCode? statusCode, int attempt, double delayMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Circuit to {Downstream} opened after repeated UNAVAILABLE; calls fail fast for {BreakSeconds:0.#} s")]
+    private static partial void LogCircuitOpened(ILogger logger, string downstream, double breakSeconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Circuit to {Downstream} closed; calls flow again")]
+    private static partial void LogCircuitClosed(ILogger logger, string downstream);
+
+    /// <summary>What the retry decision needs to know about the call it is deciding for.</summary>
+    private readonly record struct CallFacts(string Method, bool SafeToRetry, DateTime? Deadline)
+    {
+        public static CallFacts Of<TRequest, TResponse>(ClientInterceptorContext<TRequest, TResponse> context)
+            where TRequest : class
+            where TResponse : class =>
+            new(context.Method.FullName,
+                IsSafeToRetry(context.Method.FullName),
+                context.Options.Deadline is { } deadline && deadline != DateTime.MaxValue ? deadline : null);
+    }
+
+    /// <summary>
+    /// One logical unary call made of one or more attempts. Response, headers, status and trailers are those of
+    /// the last attempt, or of the failure this interceptor produced (circuit open, cancelled while waiting).
+    /// </summary>
+    private sealed class ResilientUnaryCall<TRequest, TResponse> : IDisposable
+        where TRequest : class
+        where TResponse : class
+    {
+        private readonly RetryClientInterceptor _owner;
+        private readonly TRequest _request;
+        private readonly ClientInterceptorContext<TRequest, TResponse> _context;
+        private readonly AsyncUnaryCallContinuation<TRequest, TResponse> _continuation;
+        private readonly CancellationTokenSource _cancellation;
+        private readonly Func<ClientInterceptorContext<TRequest, TResponse>> _attemptContext;
+        private volatile AsyncUnaryCall<TResponse>? _attempt;
+        private volatile RpcException? _ownFailure;
+        private Task<TResponse>? _response;
+
+        public ResilientUnaryCall(
+            RetryClientInterceptor owner, TRequest request, ClientInterceptorContext<TRequest, TResponse> context,
+            AsyncUnaryCallContinuation<TRequest, TResponse> continuation)
+        {
+            _owner = owner;
+            _request = request;
+            _context = context;
+            _continuation = continuation;
+            // Cancelled by the caller's token or by Dispose; stops the attempt in flight and any wait.
+            _cancellation = CancellationTokenSource.CreateLinkedTokenSource(context.Options.CancellationToken);
+            _attemptContext = AttemptContexts(context, _cancellation.Token);
+        }
+
+        public AsyncUnaryCall<TResponse> Start()
+        {
+            _response = RunAsync();
+            return new AsyncUnaryCall<TResponse>(
+                _response,
+                static state => ((ResilientUnaryCall<TRequest, TResponse>)state).HeadersAsync(),
+                static state => ((ResilientUnaryCall<TRequest, TResponse>)state).GetStatus(),
+                static state => ((ResilientUnaryCall<TRequest, TResponse>)state).GetTrailers(),
+                static state => ((ResilientUnaryCall<TRequest, TResponse>)state).Dispose(),
+                this);
+        }
+
+        public void Dispose()
+        {
+            if (_response is { IsCompleted: false })
+            {
+                try
+                {
+                    _cancellation.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The call finished between the check and the cancel: there is nothing left to stop.
+                }
+            }
+
+            _attempt?.Dispose();
+        }
+
+        private async Task<TResponse> RunAsync()
+        {
+            var resilience = ResilienceContextPool.Shared.Get(_cancellation.Token);
+            resilience.Properties.Set(Call, CallFacts.Of(_context));
+            try
+            {
+                return await _owner._pipeline.ExecuteAsync(
+                    static (_, self) => self.AttemptAsync(), resilience, this).ConfigureAwait(false);
+            }
+            catch (BrokenCircuitException ex)
+            {
+                throw _ownFailure = _owner.CircuitOpen(ex);
+            }
+            catch (OperationCanceledException ex) when (_cancellation.IsCancellationRequested)
+            {
+                throw _ownFailure = CancelledByCaller(ex);
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(resilience);
+                _cancellation.Dispose();
+            }
+        }
+
+        private async ValueTask<TResponse> AttemptAsync()
+        {
+            var previous = _attempt;
+            var attempt = _continuation(_request, _attemptContext());
+            _attempt = attempt;
+            previous?.Dispose();
+            return await attempt.ResponseAsync.ConfigureAwait(false);
+        }
+
+        private async Task<Metadata> HeadersAsync()
+        {
+            await ((Task)_response!).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            return (_ownFailure, _attempt) switch
+            {
+                (null, { } attempt) => await attempt.ResponseHeadersAsync.ConfigureAwait(false),
+                ({ } failure, _) => throw failure,
+                _ => throw NoAttempt(),
+            };
+        }
+
+        private Status GetStatus() => (_ownFailure, _attempt) switch
+        {
+            ({ } failure, _) => failure.Status,
+            (null, { } attempt) when _response!.IsCompleted => attempt.GetStatus(),
+            _ => throw NoAttempt(),
+        };
+
+        private Metadata GetTrailers() => (_ownFailure, _attempt) switch
+        {
+            ({ } failure, _) => failure.Trailers,
+            (null, { } attempt) when _response!.IsCompleted => attempt.GetTrailers(),
+            _ => throw NoAttempt(),
+        };
+
+        private InvalidOperationException NoAttempt() =>
+            new(_response!.IsCompleted
+                ? "The call failed before any attempt reached the server; see the exception from ResponseAsync."
+                : "Unable to get the status because the call is not complete.");
+    }
+}

@@ -1,0 +1,53 @@
+using System.Collections.Concurrent;
+
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+
+namespace Contoso.Retail.ServiceDefaults.Interceptors;
+
+/// <summary>
+/// Puts this service's own token (<see cref="ServiceTokens"/>) on every server-to-server call as
+/// `authorization: Bearer`. It rides as call credentials, so fetching or renewing a token is asynchronous for
+/// every call shape; the channel must allow call credentials (TLS, or UnsafeUseInsecureChannelCallCredentials
+/// for cleartext HTTP/2 inside the cluster, as AddServiceGrpcClient sets), else gRPC drops them.
+/// </summary>
+public sealed class ServiceTokenClientInterceptor(ServiceTokens tokens) : Interceptor
+{
+    private readonly ConcurrentDictionary<string, CallCredentials> _credentials = new(StringComparer.Ordinal);
+
+    public override TResponse BlockingUnaryCall<TRequest, TResponse>(
+        TRequest request, ClientInterceptorContext<TRequest, TResponse> context, BlockingUnaryCallContinuation<TRequest, TResponse> continuation) =>
+        continuation(request, WithToken(context));
+
+    public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(
+        TRequest request, ClientInterceptorContext<TRequest, TResponse> context, AsyncUnaryCallContinuation<TRequest, TResponse> continuation) =>
+        continuation(request, WithToken(context));
+
+    public override AsyncServerStreamingCall<TResponse> AsyncServerStreamingCall<TRequest, TResponse>(
+        TRequest request, ClientInterceptorContext<TRequest, TResponse> context, AsyncServerStreamingCallContinuation<TRequest, TResponse> continuation) =>
+        continuation(request, WithToken(context));
+
+    public override AsyncClientStreamingCall<TRequest, TResponse> AsyncClientStreamingCall<TRequest, TResponse>(
+        ClientInterceptorContext<TRequest, TResponse> context, AsyncClientStreamingCallContinuation<TRequest, TResponse> continuation) =>
+        continuation(WithToken(context));
+
+    public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(
+        ClientInterceptorContext<TRequest, TResponse> context, AsyncDuplexStreamingCallContinuation<TRequest, TResponse> continuation) =>
+        continuation(WithToken(context));
+
+    private ClientInterceptorContext<TRequest, TResponse> WithToken<TRequest, TResponse>(ClientInterceptorContext<TRequest, TResponse> context)
+        where TRequest : class
+        where TResponse : class
+    {
+        var ours = _credentials.GetOrAdd(context.Method.FullName, Credentials);
+        var credentials = context.Options.Credentials is { } theirs ? CallCredentials.Compose(theirs, ours) : ours;
+        return new ClientInterceptorContext<TRequest, TResponse>(context.Method, context.Host, context.Options.WithCredentials(credentials));
+    }
+
+    private CallCredentials Credentials(string method)
+    {
+        var scope = ContractMethods.RequiredScope(method);
+        return CallCredentials.FromInterceptor(async (call, metadata) =>
+            metadata.Add(AuthInterceptor.Header, $"Bearer {await tokens.GetAsync(scope, call.CancellationToken)}"));
+    }
+}

@@ -1,0 +1,80 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Contoso.Retail.ServiceDefaults;
+
+/// <summary>
+/// OpenTelemetry for a service: traces of incoming gRPC calls (ASP.NET Core), outgoing calls (gRPC client,
+/// HttpClient) and database commands (EF Core); metrics from the runtime, ASP.NET Core, HttpClient and every
+/// meter named "Contoso.Retail.*" (the business metrics). Exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT
+/// is set (the standard OTEL_* variables configure it), and scraped as Prometheus text from /metrics.
+/// </summary>
+public static class Telemetry
+{
+    /// <summary>Meters and activity sources whose names start with this are collected.</summary>
+    public const string SourcePrefix = "Contoso.Retail";
+
+    public const string MetricsPath = "/metrics";
+
+    /// <summary>Calls that would only fill traces with noise: probes and scrapes.</summary>
+    private static readonly string[] UntracedPaths = ["/health", MetricsPath, "/grpc.health.v1.Health/"];
+
+    public static TBuilder AddDefaultTelemetry<TBuilder>(this TBuilder builder)
+        where TBuilder : IHostApplicationBuilder
+    {
+        var configuration = builder.Configuration;
+        var serviceName = configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } configured
+            ? configured
+            : builder.Environment.ApplicationName;
+
+        var otel = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(serviceName))
+            .WithTracing(tracing => tracing
+                .AddSource($"{SourcePrefix}.*")
+                .AddAspNetCoreInstrumentation(options => options.Filter = context => IsTraced(context.Request.Path))
+                .AddGrpcClientInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddEntityFrameworkCoreInstrumentation())
+            .WithMetrics(metrics => metrics
+                .AddMeter($"{SourcePrefix}.*")
+                .AddRuntimeInstrumentation()
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddPrometheusExporter());
+
+        if (!string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            otel.UseOtlpExporter();
+        }
+
+        return builder;
+    }
+
+    /// <summary>Maps the Prometheus scrape endpoint at /metrics, on the management port (like /health/*).</summary>
+    public static WebApplication MapDefaultTelemetryEndpoints(this WebApplication app)
+    {
+        app.MapPrometheusScrapingEndpoint(MetricsPath).RequireManagementEndpoint();
+        return app;
+    }
+
+    private static bool IsTraced(PathString path)
+    {
+        foreach (var prefix in UntracedPaths)
+        {
+            if (path.StartsWithSegments(prefix.TrimEnd('/'), StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,159 @@
+using System.Net;
+using System.Net.Sockets;
+
+using Contoso.Retail.Contracts.Inventory.V1;
+using Contoso.Retail.ServiceDefaults;
+using Contoso.Retail.TestSupport;
+
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Health.V1;
+
+using Microsoft.AspNetCore.Builder;
+
+using Microsoft.Extensions.DependencyInjection;
+
+using HealthClient = Grpc.Health.V1.Health.HealthClient;
+
+namespace Contoso.Retail.Inventory.Tests.Hosting;
+
+/// <summary>
+/// Inventory started the way Program.cs starts it, on real Kestrel with both a gRPC port and a Management port
+/// (HTTP/1.1), for the health, shutdown and limits tests.
+/// </summary>
+internal sealed class LifetimeHost : IAsyncDisposable
+{
+    private LifetimeHost(RunningService service)
+    {
+        Service = service;
+        Client = new InventoryService.InventoryServiceClient(service.Channel);
+        Health = new HealthClient(service.Channel);
+        Http = new HttpClient { BaseAddress = new UriBuilder("http", "127.0.0.1", service.Services.GetRequiredService<ManagementEndpoint>().Port!.Value).Uri };
+    }
+
+    public static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public RunningService Service { get; }
+
+    public InventoryService.InventoryServiceClient Client { get; }
+
+    public HealthClient Health { get; }
+
+    /// <summary>HTTP/1.1 client for the Management port.</summary>
+    public HttpClient Http { get; }
+
+    public int GrpcPort => Service.Address.Port;
+
+    /// <param name="configure">Runs before AddServiceDefaults (e.g. to pick the environment, add a test interceptor).</param>
+    public static async Task<LifetimeHost> StartAsync(
+        IDictionary<string, string?> settings, Action<WebApplicationBuilder>? configure = null)
+    {
+        var all = new Dictionary<string, string?>(settings)
+        {
+            ["Kestrel:Endpoints:Management:Url"] = "http://127.0.0.1:0",
+            ["Kestrel:Endpoints:Management:Protocols"] = "Http1",
+            ["Serilog:MinimumLevel:Default"] = "Warning",
+        };
+        var service = await RunningService.StartAsync(
+            Transport.Kestrel,
+            all,
+            builder =>
+            {
+                configure?.Invoke(builder);
+                builder.AddServiceDefaults();
+                builder.AddInventory();
+            },
+            async app =>
+            {
+                app.MapDefaultEndpoints();
+                await app.UseInventoryAsync();
+            });
+        return new LifetimeHost(service);
+    }
+
+    public async Task<HealthCheckResponse.Types.ServingStatus> CheckAsync(string service = "") =>
+        (await Health.CheckAsync(new HealthCheckRequest { Service = service }, cancellationToken: Ct)).Status;
+
+    public async Task<HttpStatusCode> GetStatusAsync(string path)
+    {
+        using var response = await Http.GetAsync(path, Ct);
+        return response.StatusCode;
+    }
+
+    /// <summary>True when nothing accepts TCP connections on the gRPC port any more.</summary>
+    public async Task<bool> RefusesConnectionsAsync()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await socket.ConnectAsync(IPAddress.Loopback, GrpcPort, Ct);
+            return false;
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionRefused)
+        {
+            return true;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await Service.DisposeAsync();
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until it holds, failing after 30 s.</summary>
+    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}.");
+            await Task.Delay(20, Ct);
+        }
+    }
+
+    /// <summary>Reads Watch responses until one has <paramref name="status"/>; fails if the stream ends first.</summary>
+    public static async Task WatchUntilAsync(IAsyncStreamReader<HealthCheckResponse> stream, HealthCheckResponse.Types.ServingStatus status)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        while (await stream.MoveNext(timeout.Token))
+        {
+            if (stream.Current.Status == status)
+            {
+                return;
+            }
+        }
+
+        Assert.Fail($"The Watch stream ended before reporting {status}.");
+    }
+}
+
+/// <summary>Holds every GetItem call inside the server until the test releases it: a call "in flight".</summary>
+internal sealed class HoldGetItem : Interceptor
+{
+    private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Entered => _entered.Task;
+
+    public void Release() => _released.TrySetResult();
+
+    public static void AddTo(WebApplicationBuilder builder, HoldGetItem hold)
+    {
+        builder.Services.AddSingleton(hold);
+        builder.Services.AddGrpc(options => options.Interceptors.Add<HoldGetItem>());
+    }
+
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        if (request is GetItemRequest)
+        {
+            _entered.TrySetResult();
+            await _released.Task.WaitAsync(context.CancellationToken);
+        }
+
+        return await continuation(request, context);
+    }
+}

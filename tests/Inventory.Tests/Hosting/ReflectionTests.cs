@@ -1,0 +1,45 @@
+using Contoso.Retail.ServiceDefaults.Data;
+using Contoso.Retail.TestSupport;
+
+using Grpc.Core;
+using Grpc.Reflection.V1Alpha;
+
+using Microsoft.Extensions.Hosting;
+
+namespace Contoso.Retail.Inventory.Tests.Hosting;
+
+/// <summary>gRPC server reflection (what grpcurl uses without protos) exists in Development only.</summary>
+public class ReflectionTests
+{
+    [Fact]
+    public async Task Server_reflection_lists_the_services_in_Development()
+    {
+        await using var db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
+        await using var host = await LifetimeHost.StartAsync(
+            db.Settings("Inventory"), builder => builder.Environment.EnvironmentName = Environments.Development);
+
+        var services = await ListServicesAsync(host);
+
+        Assert.Contains("inventory.v1.InventoryService", services);
+        Assert.Contains("grpc.health.v1.Health", services);
+    }
+
+    [Fact]
+    public async Task Server_reflection_is_UNIMPLEMENTED_outside_Development()
+    {
+        await using var db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
+        await using var host = await LifetimeHost.StartAsync(db.Settings("Inventory"));
+
+        await RpcAssert.ThrowsAsync(StatusCode.Unimplemented, () => ListServicesAsync(host));
+    }
+
+    private static async Task<List<string>> ListServicesAsync(LifetimeHost host)
+    {
+        var client = new ServerReflection.ServerReflectionClient(host.Service.Channel);
+        using var call = client.ServerReflectionInfo(cancellationToken: LifetimeHost.Ct);
+        await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" }, LifetimeHost.Ct);
+        await call.RequestStream.CompleteAsync();
+        Assert.True(await call.ResponseStream.MoveNext(LifetimeHost.Ct));
+        return call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToList();
+    }
+}
