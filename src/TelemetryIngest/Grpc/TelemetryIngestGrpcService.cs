@@ -62,8 +62,10 @@ public sealed class TelemetryIngestGrpcService(TelemetryStore store, IOptions<Te
                     cancellationToken);
             }
         }
-        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException && lifetime.ApplicationStopping.IsCancellationRequested)
         {
+            // However the read was cut short by the shutdown (our token, or Kestrel aborting the request),
+            // every acknowledged batch is committed: tell the device to resend the rest elsewhere.
             throw RpcErrors.Unavailable("The server is shutting down; resend unacknowledged batches on a new stream.");
         }
     }
