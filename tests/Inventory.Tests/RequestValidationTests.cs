@@ -15,7 +15,7 @@ public class RequestValidationTests
     [InlineData("a")]
     [InlineData("abc.DEF_123-x")]
     [InlineData("0123456789012345678901234567890123456789012345678901234567890123")] // 64
-    public void Valid_skus_are_accepted(string sku) => Assert.True(Model.Sku.IsValid(sku));
+    public void Valid_skus_are_accepted(string sku) => Assert.True(Sku.IsValid(sku));
 
     [Theory]
     [InlineData("")]
@@ -24,7 +24,7 @@ public class RequestValidationTests
     [InlineData("clé")]
     [InlineData("KB-001\n")]
     [InlineData("01234567890123456789012345678901234567890123456789012345678901234")] // 65
-    public void Invalid_skus_are_rejected(string sku) => Assert.False(Model.Sku.IsValid(sku));
+    public void Invalid_skus_are_rejected(string sku) => Assert.False(Sku.IsValid(sku));
 
     /// <summary>Bad requests, each with the fields the client must be told about.</summary>
     public static TheoryData<string, Google.Protobuf.IMessage, string[]> BadRequests => new()

@@ -1,3 +1,4 @@
+using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Orders.Grpc;
 using Contoso.Retail.Orders.Model;
 using Contoso.Retail.Orders.Ordering;
@@ -148,8 +149,8 @@ public class OrderRulesTests
     [InlineData("é", false)]
     public void Sku_format_matches_inventory(string sku, bool valid)
     {
-        Assert.Equal(valid, OrderRequestValidation.IsSku(sku));
-        Assert.True(OrderRequestValidation.IsSku(new string('x', 64)));
-        Assert.False(OrderRequestValidation.IsSku(new string('x', 65)));
+        Assert.Equal(valid, Sku.IsValid(sku));
+        Assert.True(Sku.IsValid(new string('x', 64)));
+        Assert.False(Sku.IsValid(new string('x', 65)));
     }
 }

@@ -3,6 +3,8 @@ using Contoso.Retail.Inventory.Model;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
+using Sku = Contoso.Retail.Contracts.Inventory.V1.Sku;
+
 namespace Contoso.Retail.Inventory.Data;
 
 /// <summary>

@@ -1,12 +1,12 @@
-using System.Text.RegularExpressions;
 
+using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Contracts.Orders.V1;
 using Contoso.Retail.ServiceDefaults.Errors;
 
 namespace Contoso.Retail.Orders.Grpc;
 
 /// <summary>Checks requests before they reach the domain; every violation is reported at once, by field path.</summary>
-public static partial class OrderRequestValidation
+public static class OrderRequestValidation
 {
     public const int MaxIdLength = 128;
     public const int MaxLines = 100;
@@ -34,7 +34,7 @@ public static partial class OrderRequestValidation
             for (var i = 0; i < request.Lines.Count; i++)
             {
                 var line = request.Lines[i];
-                if (!IsSku(line.Sku))
+                if (!Sku.IsValid(line.Sku))
                 {
                     validator.Add($"lines[{i}].sku", "must be 1-64 characters of A-Z, a-z, 0-9, '-', '_' or '.'");
                 }
@@ -70,10 +70,4 @@ public static partial class OrderRequestValidation
             .Require(request.Reason.Length <= MaxReasonLength, "reason", $"must be at most {MaxReasonLength} characters")
             .ThrowIfInvalid();
     }
-
-    /// <summary>The SKU format Inventory accepts: 1-64 characters of A-Z, a-z, 0-9, '-', '_' or '.'.</summary>
-    public static bool IsSku(string? sku) => sku is not null && SkuPattern().IsMatch(sku);
-
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
-    private static partial Regex SkuPattern();
 }

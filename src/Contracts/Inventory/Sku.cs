@@ -1,8 +1,11 @@
 using System.Buffers;
 
-namespace Contoso.Retail.Inventory.Model;
+namespace Contoso.Retail.Contracts.Inventory.V1;
 
-/// <summary>Stock keeping unit rules: 1-64 characters of A-Z, a-z, 0-9, '-', '_' or '.'.</summary>
+/// <summary>
+/// The inventory.v1 SKU format: 1-64 characters of A-Z, a-z, 0-9, '-', '_' or '.'.
+/// Shared so every service that accepts a SKU checks it the same way.
+/// </summary>
 public static class Sku
 {
     public const int MaxLength = 64;
