@@ -1,0 +1,3 @@
+using Contoso.Retail.HealthProbe;
+
+return await Probe.RunAsync(args, Console.Error);
