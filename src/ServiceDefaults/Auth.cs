@@ -102,11 +102,13 @@ public static class Auth
     private static void Validate(AuthOptions options, IHostEnvironment environment)
     {
         const string Help = "Set Auth:DevSigningKey (base64, development only) or Auth:Authority (the OIDC issuer URL), not both.";
-        if (environment.IsProduction() && !string.IsNullOrEmpty(options.DevSigningKey))
+        // The development key is public (it is in this repository), so anyone could mint tokens with it: only the
+        // Development and Test environments may use it. Staging, Production or any other name needs an authority.
+        if (!environment.IsDevelopment() && !environment.IsEnvironment("Test") && !string.IsNullOrEmpty(options.DevSigningKey))
         {
             throw new InvalidOperationException(
-                "Auth:DevSigningKey is configured in the Production environment: a development signing key must never protect " +
-                "production. Remove it and set Auth:Authority to your identity provider.");
+                $"Auth:DevSigningKey is configured in the {environment.EnvironmentName} environment: a development signing key " +
+                "may only be used in Development or Test. Remove it and set Auth:Authority to your identity provider.");
         }
 
         (options.DevSigningKey, options.Authority) = (Blank(options.DevSigningKey), Blank(options.Authority));

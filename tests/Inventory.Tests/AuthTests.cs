@@ -133,6 +133,18 @@ public class AuthTests
         Assert.Contains("Auth:DevSigningKey is configured in the Production environment", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Staging")]
+    [InlineData("Demo")]
+    public void Environments_other_than_Development_and_Test_refuse_the_development_key(string environment)
+    {
+        var builder = Builder(environment, new() { ["Auth:DevSigningKey"] = DevTokens.DevelopmentKey });
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddServiceDefaults());
+
+        Assert.Contains($"Auth:DevSigningKey is configured in the {environment} environment", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Production_refuses_any_development_key_even_alongside_an_authority()
     {

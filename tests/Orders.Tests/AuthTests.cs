@@ -47,7 +47,8 @@ public class AuthTests
         // The caller's token could not reserve stock itself: Inventory accepts the call because Orders sends its own token.
         await using var system = await OrdersSystem.StartAsync(DatabaseProvider.Sqlite);
         await system.StockAsync("KB-001", 10);
-        using var channel = system.OrdersHost.CreateChannel(system.OrdersHost.MintToken(["orders.write"]));
+        // A customer's own token: its subject is the customer the order is for.
+        using var channel = system.OrdersHost.CreateChannel(system.OrdersHost.MintToken(["orders.write"], subject: "cust-auth"));
 
         var response = await Place(channel);
 

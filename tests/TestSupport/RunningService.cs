@@ -35,7 +35,7 @@ public sealed class RunningService : IAsyncDisposable
         App = app;
         Address = address;
         _channelOptions = channelOptions;
-        Token = app.Services.GetService<AuthOptions>() is { DevSigningKey: not null } ? MintToken(ContractMethods.AllScopes()) : null;
+        Token = app.Services.GetService<AuthOptions>() is { DevSigningKey: not null } ? MintToken([.. ContractMethods.AllScopes(), Scopes.OrdersAdmin]) : null;
         Channel = CreateChannel(Token);
     }
 
@@ -43,10 +43,10 @@ public sealed class RunningService : IAsyncDisposable
 
     public Uri Address { get; }
 
-    /// <summary>A channel whose calls carry <see cref="Token"/>: every scope any contract method requires.</summary>
+    /// <summary>A channel whose calls carry <see cref="Token"/>: every scope any contract method requires, and orders.admin (any customer's orders).</summary>
     public GrpcChannel Channel { get; }
 
-    /// <summary>A token with every scope, signed with the service's development key; null when the service has none.</summary>
+    /// <summary>A token with every scope (and <see cref="Scopes.OrdersAdmin"/>), signed with the service's development key; null when the service has none.</summary>
     public string? Token { get; }
 
     public IServiceProvider Services => App.Services;

@@ -9,7 +9,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Contoso.Retail.Orders.Grpc;
 
-/// <summary>orders.v1.OrderService: validates, calls the domain, maps back.</summary>
+/// <summary>orders.v1.OrderService: validates, checks whose orders the caller may touch (<see cref="CustomerAccess"/>), calls the domain, maps back.</summary>
 public sealed class OrderGrpcService(
     OrdersDbContext db,
     OrderPlacement placement,
@@ -21,6 +21,7 @@ public sealed class OrderGrpcService(
     public override async Task<PlaceOrderResponse> PlaceOrder(PlaceOrderRequest request, ServerCallContext context)
     {
         OrderRequestValidation.Validate(request);
+        CustomerAccess.Of(context).Demand(request.CustomerId);
         var order = await placement.PlaceAsync(request.ToDomain(), context.CancellationToken);
         return new PlaceOrderResponse { Order = order.ToWire() };
     }
@@ -28,7 +29,7 @@ public sealed class OrderGrpcService(
     public override async Task<GetOrderResponse> GetOrder(GetOrderRequest request, ServerCallContext context)
     {
         OrderRequestValidation.Validate(request);
-        var order = await db.Orders.AsNoTracking().Include(o => o.Lines)
+        var order = await CustomerAccess.Of(context).Filter(db.Orders).AsNoTracking().Include(o => o.Lines)
             .SingleOrDefaultAsync(o => o.Id == request.OrderId, context.CancellationToken)
             ?? throw OrderErrors.NotFound(request.OrderId);
         return new GetOrderResponse { Order = order.ToWire() };
@@ -37,6 +38,7 @@ public sealed class OrderGrpcService(
     public override async Task<ListOrdersResponse> ListOrders(ListOrdersRequest request, ServerCallContext context)
     {
         OrderRequestValidation.Validate(request);
+        CustomerAccess.Of(context).Demand(request.CustomerId);
         var pageSize = PageToken.Size(request.PageSize, DefaultPageSize, MaxPageSize);
         var after = PageToken.Decode(request.PageToken);
 
@@ -64,7 +66,8 @@ public sealed class OrderGrpcService(
     public override async Task<CancelOrderResponse> CancelOrder(CancelOrderRequest request, ServerCallContext context)
     {
         OrderRequestValidation.Validate(request);
-        var order = await cancellation.CancelAsync(request.OrderId, request.Reason, context.CancellationToken);
+        var order = await cancellation.CancelAsync(
+            request.OrderId, request.Reason, CustomerAccess.Of(context), context.CancellationToken);
         return new CancelOrderResponse { Order = order.ToWire() };
     }
 }

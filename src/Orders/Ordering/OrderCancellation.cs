@@ -21,12 +21,13 @@ public sealed class OrderCancellation(
     public const string DefaultReason = "cancelled by request";
 
     /// <exception cref="RpcException">
-    /// NOT_FOUND, FAILED_PRECONDITION (the order was rejected), UNAVAILABLE / DEADLINE_EXCEEDED / CANCELLED
+    /// NOT_FOUND (also for another customer's order when <paramref name="access"/> is one customer's), FAILED_PRECONDITION (the order was rejected), UNAVAILABLE / DEADLINE_EXCEEDED / CANCELLED
     /// (Inventory did not answer; nothing changed).
     /// </exception>
-    public async Task<Order> CancelAsync(string orderId, string? reason, CancellationToken cancellationToken)
+    public async Task<Order> CancelAsync(string orderId, string? reason, CustomerAccess access, CancellationToken cancellationToken)
     {
-        var order = await db.Orders.Include(o => o.Lines).SingleOrDefaultAsync(o => o.Id == orderId, cancellationToken)
+        ArgumentNullException.ThrowIfNull(access);
+        var order = await access.Filter(db.Orders).Include(o => o.Lines).SingleOrDefaultAsync(o => o.Id == orderId, cancellationToken)
             ?? throw OrderErrors.NotFound(orderId);
 
         if (order.Status == OrderStatus.Cancelled)
@@ -60,7 +61,7 @@ public sealed class OrderCancellation(
         {
             // Someone moved it while we released: confirmed -> try again; cancelled -> done; rejected -> refuse.
             db.ChangeTracker.Clear();
-            return await CancelAsync(orderId, reason, cancellationToken);
+            return await CancelAsync(orderId, reason, access, cancellationToken);
         }
     }
 }

@@ -28,11 +28,15 @@ public static class OrderErrors
             }));
     }
 
-    public static RpcException RequestIdReused(Order existing)
+    /// <param name="customerId">The customer of the new request: another customer's order is not named.</param>
+    public static RpcException RequestIdReused(Order existing, string customerId)
     {
         ArgumentNullException.ThrowIfNull(existing);
-        return RpcErrors.AlreadyExists(ResourceType, existing.Id,
-            $"request_id '{existing.RequestId}' was already used for order {existing.Id} with a different customer or lines.");
+        return existing.CustomerId == customerId
+            ? RpcErrors.AlreadyExists(ResourceType, existing.Id,
+                $"request_id '{existing.RequestId}' was already used for order {existing.Id} with different lines.")
+            : RpcErrors.AlreadyExists(ResourceType, "",
+                $"request_id '{existing.RequestId}' was already used for another order; choose a new request_id.");
     }
 
     public static RpcException CannotCancel(Order order)

@@ -132,5 +132,5 @@ public sealed class OrderPlacement(
     private static Order SameRequestOrThrow(Order existing, OrderRequest request) =>
         existing.IsSameRequest(request)
             ? existing
-            : throw OrderErrors.RequestIdReused(existing);
+            : throw OrderErrors.RequestIdReused(existing, request.CustomerId);
 }
