@@ -5,7 +5,9 @@ using Contoso.Retail.Contracts.Auth;
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Contracts.Options.V1;
 using Contoso.Retail.Contracts.Orders.V1;
+//#if (IncludeTelemetry)
 using Contoso.Retail.Contracts.Telemetry.V1;
+//#endif
 
 using Google.Protobuf.Reflection;
 
@@ -20,8 +22,14 @@ public sealed class CommandContext(ParseResult parseResult) : IDisposable
     // Long enough for a watch left running for a while; the token is never printed.
     private static readonly TimeSpan MintedLifetime = TimeSpan.FromHours(8);
 
-    private static readonly Dictionary<string, ServiceDescriptor> ServiceContracts =
-        new[] { InventoryService.Descriptor, OrderService.Descriptor, TelemetryIngestService.Descriptor }.ToDictionary(s => s.FullName);
+    private static readonly Dictionary<string, ServiceDescriptor> ServiceContracts = new[]
+    {
+        InventoryService.Descriptor,
+        OrderService.Descriptor,
+        //#if (IncludeTelemetry)
+        TelemetryIngestService.Descriptor,
+        //#endif
+    }.ToDictionary(s => s.FullName);
 
     private readonly Dictionary<string, GrpcChannel> _channels = [];
     private readonly ConcurrentDictionary<string, string> _minted = new();
@@ -48,10 +56,15 @@ public sealed class CommandContext(ParseResult parseResult) : IDisposable
     public InventoryService.InventoryServiceClient Inventory() => new(Channel(GlobalOptions.Inventory));
 
     public OrderService.OrderServiceClient Orders() => new(Channel(GlobalOptions.Orders));
+    //#if (IncludeTelemetry)
 
     public TelemetryIngestService.TelemetryIngestServiceClient Telemetry() => new(Channel(GlobalOptions.Telemetry));
+    //#endif
 
-    /// <summary>--token / RETAIL_TOKEN as given, or a development token with just the scope the method requires.</summary>
+    /// <summary>
+    /// --token / RETAIL_TOKEN as given, or a development token with the scope the method requires. The Cli is an operator's
+    /// tool, so its development tokens also carry orders.admin: it places and reads orders of any --customer.
+    /// </summary>
     private string TokenFor(AuthInterceptorContext call)
     {
         if (ParseResult.GetValue(GlobalOptions.Token) is { Length: > 0 } token)
@@ -62,7 +75,7 @@ public sealed class CommandContext(ParseResult parseResult) : IDisposable
         var scope = RequiredScope(call);
         return _minted.GetOrAdd(scope, s => DevTokens.Mint(
             ParseResult.GetValue(GlobalOptions.DevKey)!, DevTokens.DefaultIssuer, DevTokens.DefaultAudience,
-            Commands.TokenCommand.DefaultSubject, [s], MintedLifetime));
+            Commands.TokenCommand.DefaultSubject, [s, Scopes.OrdersAdmin], MintedLifetime));
     }
 
     /// <summary>The method's (options.v1.required_scope); the call's ServiceUrl ends with the service's full name.</summary>

@@ -22,7 +22,7 @@ public static class CommandRunner
                 context.Output.Error(ex);
                 if (ex.StatusCode == StatusCode.Unavailable)
                 {
-                    context.Output.Hint($"is the service running at {string.Join(" / ", context.Addresses)}? (--inventory, --orders, --telemetry or RETAIL_*_URL set the addresses)");
+                    context.Output.Hint($"is the service running at {string.Join(" / ", context.Addresses)}? (the --<service> options or RETAIL_<SERVICE>_URL set the addresses)");
                 }
                 else if (ex.StatusCode == StatusCode.Unauthenticated)
                 {

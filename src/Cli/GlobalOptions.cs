@@ -9,7 +9,9 @@ public static class GlobalOptions
 {
     public static readonly Option<string> Inventory = Address("--inventory", "RETAIL_INVENTORY_URL", "http://127.0.0.1:5101", "Inventory");
     public static readonly Option<string> Orders = Address("--orders", "RETAIL_ORDERS_URL", "http://127.0.0.1:5102", "Orders");
+    //#if (IncludeTelemetry)
     public static readonly Option<string> Telemetry = Address("--telemetry", "RETAIL_TELEMETRY_URL", "http://127.0.0.1:5103", "Telemetry ingest");
+    //#endif
 
     public static readonly Option<TimeSpan?> Timeout = new("--timeout")
     {
@@ -42,7 +44,9 @@ public static class GlobalOptions
     {
         root.Options.Add(Inventory);
         root.Options.Add(Orders);
+        //#if (IncludeTelemetry)
         root.Options.Add(Telemetry);
+        //#endif
         root.Options.Add(Timeout);
         root.Options.Add(Json);
         root.Options.Add(Token);

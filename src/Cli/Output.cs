@@ -2,7 +2,9 @@ using System.Globalization;
 
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Contracts.Orders.V1;
+//#if (IncludeTelemetry)
 using Contoso.Retail.Contracts.Telemetry.V1;
+//#endif
 
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
@@ -115,6 +117,7 @@ public sealed class Output(TextWriter stdout, TextWriter stderr, bool json)
         stdout.WriteLine($"{(change.Initial ? "now    " : "change ")} {level.Sku,-16} available {Number(level.Available),6}  reserved {Number(level.Reserved),6}  at {Time(level.UpdatedAt)}");
     }
 
+    //#if (IncludeTelemetry)
     public void Ack(StreamIngestResponse ack)
     {
         if (IsJson)
@@ -140,6 +143,7 @@ public sealed class Output(TextWriter stdout, TextWriter stderr, bool json)
         }
     }
 
+    //#endif
     public void Error(string message) => stderr.WriteLine($"error: {message}");
 
     /// <summary>An indented line under an error.</summary>

@@ -17,7 +17,7 @@ public static class RetailCli
     /// <summary>A plain Command named "retail" (a RootCommand would take the assembly's name for help text).</summary>
     public static Command BuildRootCommand()
     {
-        var root = new Command("retail", "Command-line client for the Contoso retail services (inventory, orders, telemetry).")
+        var root = new Command("retail", "Command-line client for the retail services.")
         {
             new HelpOption(),
             new VersionOption(),
@@ -26,7 +26,9 @@ public static class RetailCli
         root.Subcommands.Add(ItemsCommands.Build());
         root.Subcommands.Add(OrdersCommands.Build());
         root.Subcommands.Add(StockCommands.Build());
+        //#if (IncludeTelemetry)
         root.Subcommands.Add(TelemetryCommands.Build());
+        //#endif
         root.Subcommands.Add(TokenCommand.Build());
         return root;
     }

@@ -4,7 +4,9 @@ using System.Threading.Channels;
 using Contoso.Retail.Contracts.Auth;
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Contracts.Orders.V1;
+//#if (IncludeTelemetry)
 using Contoso.Retail.Contracts.Telemetry.V1;
+//#endif
 
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
@@ -20,9 +22,19 @@ namespace Contoso.Retail.DevHost;
 /// <param name="token">A bearer token with the scopes the demo's calls need.</param>
 public sealed class Demo(RetailSystem system, TextWriter output, string token)
 {
-    /// <summary>What the demo calls: items, stock, orders and telemetry, read and write.</summary>
+    /// <summary>What the demo calls: items, stock, orders (of two customers, hence orders.admin) and the rest, read and write.</summary>
     public static readonly string[] Scopes =
-        ["inventory.read", "inventory.write", "orders.read", "orders.write", "telemetry.read", "telemetry.write"];
+    [
+        "inventory.read",
+        "inventory.write",
+        "orders.read",
+        "orders.write",
+        "orders.admin",
+        //#if (IncludeTelemetry)
+        "telemetry.read",
+        "telemetry.write",
+        //#endif
+    ];
 
     private const string PlentifulSku = "KB-001";
     private const string ScarceSku = "DK-006";
@@ -34,10 +46,14 @@ public sealed class Demo(RetailSystem system, TextWriter output, string token)
     {
         using var inventoryChannel = BearerChannel.ForAddress(system.Inventory, token);
         using var ordersChannel = BearerChannel.ForAddress(system.Orders, token);
+        //#if (IncludeTelemetry)
         using var telemetryChannel = BearerChannel.ForAddress(system.Telemetry, token);
+        //#endif
         var inventory = new InventoryService.InventoryServiceClient(inventoryChannel);
         var orders = new OrderService.OrderServiceClient(ordersChannel);
+        //#if (IncludeTelemetry)
         var telemetry = new TelemetryIngestService.TelemetryIngestServiceClient(telemetryChannel);
+        //#endif
 
         try
         {
@@ -51,8 +67,10 @@ public sealed class Demo(RetailSystem system, TextWriter output, string token)
 
             await CancelOrderAsync(orders, inventory, confirmed, cancellationToken);
             await watch.NextAsync("after the cancel", l => l.Available == 3 && l.Reserved == 0);
+            //#if (IncludeTelemetry)
 
             await SendTelemetryAsync(telemetry, cancellationToken);
+            //#endif
         }
         catch (Exception ex) when (ex is DemoFailure or RpcException)
         {
@@ -131,6 +149,7 @@ public sealed class Demo(RetailSystem system, TextWriter output, string token)
         Expect(cancelled.Status == OrderStatus.Cancelled && item.Available == 3, "cancelling should give the stock back");
     }
 
+    //#if (IncludeTelemetry)
     private async Task SendTelemetryAsync(TelemetryIngestService.TelemetryIngestServiceClient telemetry, CancellationToken cancellationToken)
     {
         const int Points = 200, BatchSize = 50;
@@ -203,6 +222,7 @@ public sealed class Demo(RetailSystem system, TextWriter output, string token)
             .Chunk(batchSize)
             .Select((chunk, index) => new StreamIngestRequest { BatchId = $"{device}-{index + 1}", Points = { chunk } });
 
+    //#endif
     private static PlaceOrderRequest Order(string customer, params (string Sku, int Quantity)[] lines) => new()
     {
         RequestId = Guid.NewGuid().ToString(),

@@ -4,8 +4,8 @@ using Microsoft.Extensions.Configuration;
 
 namespace Contoso.Retail.DevHost;
 
-/// <summary>Where one service listens: its gRPC (HTTP/2) and management (HTTP/1.1) URLs.</summary>
-public sealed record ServiceEndpoints(string Grpc, string Management);
+/// <summary>Where one service listens: its gRPC (HTTP/2), management (HTTP/1.1) and gRPC-Web (HTTP/1.1, for browsers) URLs.</summary>
+public sealed record ServiceEndpoints(string Grpc, string Management, string Web);
 
 /// <summary>
 /// DevHost's own settings: the "DevHost" section of its appsettings.json, environment variables
@@ -14,7 +14,7 @@ public sealed record ServiceEndpoints(string Grpc, string Management);
 public sealed class DevHostSettings
 {
     public const string Usage = """
-        Runs Inventory, Orders and TelemetryIngest in one process on SQLite, with sample data.
+        Runs the services in one process on SQLite, with sample data.
 
         Usage: dotnet run --project src/DevHost -- [options]
 
@@ -23,12 +23,22 @@ public sealed class DevHostSettings
           --data-dir <path>      Folder for the SQLite files [default: <content root>/data].
           --inventory <url>      Inventory gRPC URL [default: http://127.0.0.1:5101].
           --orders <url>         Orders gRPC URL [default: http://127.0.0.1:5102].
+        """ + "\n" +
+        //#if (IncludeTelemetry)
+        """
           --telemetry <url>      Telemetry ingest gRPC URL [default: http://127.0.0.1:5103].
+        """ + "\n" +
+        //#endif
+        """
+          --page <url>           Where the browser page is served [default: http://127.0.0.1:5100];
+                                 the services' gRPC-Web endpoints are on 5121-5123 (--DevHost:<Service>:Web).
           --free-ports           Listen on free ports (port 0) instead of the configured ones.
           --DevHost:<key>=<v>    Any DevHost setting, e.g. --DevHost:Orders:Management=http://127.0.0.1:6112
           -h, --help             Show this help.
 
-        Each service prints "ready <service> <gRPC URL>" once it serves. Ctrl+C stops all three.
+        Each service prints "ready <service> <gRPC URL>" once it serves, then "web page <URL>" for the
+        browser client (built with: npm --prefix clients/web ci && npm --prefix clients/web run build).
+        Ctrl+C stops them all.
         """;
 
     private const string Section = "DevHost";
@@ -38,10 +48,20 @@ public sealed class DevHostSettings
         ["--data-dir"] = $"{Section}:DataDir",
         ["--inventory"] = $"{Section}:Inventory:Grpc",
         ["--orders"] = $"{Section}:Orders:Grpc",
+        //#if (IncludeTelemetry)
         ["--telemetry"] = $"{Section}:Telemetry:Grpc",
+        //#endif
+        ["--page"] = $"{Section}:Page:Url",
     };
 
-    private static readonly string[] ServiceNames = ["Inventory", "Orders", "Telemetry"];
+    private static readonly string[] ServiceNames =
+    [
+        "Inventory",
+        "Orders",
+        //#if (IncludeTelemetry)
+        "Telemetry",
+        //#endif
+    ];
 
     public bool Demo { get; private init; }
 
@@ -50,6 +70,8 @@ public sealed class DevHostSettings
     public required string ContentRoot { get; init; }
 
     public required string EnvironmentName { get; init; }
+
+    public bool IsDevelopment => string.Equals(EnvironmentName, Environments.Development, StringComparison.OrdinalIgnoreCase);
 
     public required string DataDir { get; init; }
 
@@ -60,7 +82,15 @@ public sealed class DevHostSettings
 
     public required ServiceEndpoints Orders { get; init; }
 
+    //#if (IncludeTelemetry)
     public required ServiceEndpoints Telemetry { get; init; }
+
+    //#endif
+    /// <summary>Where the browser page is served (DevHost:Page:Url).</summary>
+    public required string PageUrl { get; init; }
+
+    /// <summary>The built page (DevHost:Page:Root, default clients/web/dist above the content root); null when not built.</summary>
+    public string? PageRoot { get; init; }
 
     /// <summary>Auth:DevSigningKey, Auth:Issuer and Auth:Audience as the services see them (appsettings.Development.json).</summary>
     public string? DevSigningKey { get; private init; }
@@ -110,7 +140,11 @@ public sealed class DevHostSettings
             TemporaryDataDir = temporary,
             Inventory = Endpoints(section, "Inventory", 5101),
             Orders = Endpoints(section, "Orders", 5102),
+            //#if (IncludeTelemetry)
             Telemetry = Endpoints(section, "Telemetry", 5103),
+            //#endif
+            PageUrl = section["Page:Url"] ?? "http://127.0.0.1:5100",
+            PageRoot = section["Page:Root"] is { } root ? Path.GetFullPath(root, contentRoot) : WebPage.FindBuiltPage(contentRoot),
             DevSigningKey = configuration["Auth:DevSigningKey"],
             Issuer = configuration["Auth:Issuer"] ?? DevTokens.DefaultIssuer,
             Audience = configuration["Auth:Audience"] ?? DevTokens.DefaultAudience,
@@ -119,10 +153,12 @@ public sealed class DevHostSettings
 
     private static ServiceEndpoints Endpoints(IConfigurationSection section, string service, int grpcPort) => new(
         section[$"{service}:Grpc"] ?? $"http://127.0.0.1:{grpcPort}",
-        section[$"{service}:Management"] ?? $"http://127.0.0.1:{grpcPort + 10}");
+        section[$"{service}:Management"] ?? $"http://127.0.0.1:{grpcPort + 10}",
+        section[$"{service}:Web"] ?? $"http://127.0.0.1:{grpcPort + 20}");
 
     private static Dictionary<string, string?> FreePorts() => ServiceNames
-        .SelectMany(s => new[] { $"{Section}:{s}:Grpc", $"{Section}:{s}:Management" })
+        .SelectMany(s => new[] { $"{Section}:{s}:Grpc", $"{Section}:{s}:Management", $"{Section}:{s}:Web" })
+        .Append($"{Section}:Page:Url")
         .ToDictionary(key => key, _ => (string?)"http://127.0.0.1:0");
 
     private static (HashSet<string> Flags, Dictionary<string, string?> Values) ParseArgs(string[] args)

@@ -6,6 +6,7 @@ namespace Contoso.Retail.DevHost;
 public sealed class RetailSystem(DevHostSettings settings, TextWriter output) : IAsyncDisposable
 {
     private readonly List<ServiceHost> _services = [];
+    private WebPage? _page;
     private readonly CancellationTokenSource _stopping = new();
 
     /// <summary>Cancelled when any service is asked to stop: Ctrl+C and SIGTERM reach every host's lifetime.</summary>
@@ -15,15 +16,36 @@ public sealed class RetailSystem(DevHostSettings settings, TextWriter output) : 
 
     public Uri Orders => Service("orders").GrpcAddress;
 
+    //#if (IncludeTelemetry)
     public Uri Telemetry => Service("telemetry").GrpcAddress;
 
-    /// <summary>Inventory first (Orders calls it), then Orders with Inventory's real address, then Telemetry.</summary>
+    //#endif
+    /// <summary>Where the browser page is served; null in --demo, outside Development, or when it is not built.</summary>
+    public Uri? Page => _page?.Address;
+
+    /// <summary>
+    /// The page first (the services' CORS needs its real origin), then Inventory (Orders calls it), Orders with
+    /// Inventory's real address, and the rest.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(settings.DataDir);
-        await AddAsync(ServiceHost.StartInventoryAsync(settings, cancellationToken));
-        await AddAsync(ServiceHost.StartOrdersAsync(settings, Inventory, cancellationToken));
-        await AddAsync(ServiceHost.StartTelemetryAsync(settings, cancellationToken));
+        _page = await StartPageAsync(cancellationToken);
+        var pageOrigin = _page?.Origin ?? new Uri(settings.PageUrl).GetLeftPart(UriPartial.Authority);
+        await AddAsync(ServiceHost.StartInventoryAsync(settings, pageOrigin, cancellationToken));
+        await AddAsync(ServiceHost.StartOrdersAsync(settings, Inventory, pageOrigin, cancellationToken));
+        //#if (IncludeTelemetry)
+        await AddAsync(ServiceHost.StartTelemetryAsync(settings, pageOrigin, cancellationToken));
+        //#endif
+        if (_page is not null)
+        {
+            // Not a "ready" line: those name the services.
+            await output.WriteLineAsync($"web page {_page.Address}  (live stock and ordering in the browser, over gRPC-Web)");
+        }
+        else if (!settings.Demo && settings.IsDevelopment)
+        {
+            await output.WriteLineAsync("web page not built: npm --prefix clients/web ci && npm --prefix clients/web run build, then restart");
+        }
     }
 
     public Task WaitForShutdownAsync()
@@ -41,6 +63,12 @@ public sealed class RetailSystem(DevHostSettings settings, TextWriter output) : 
         }
 
         _services.Clear();
+        if (_page is not null)
+        {
+            await _page.DisposeAsync();
+            _page = null;
+        }
+
         _stopping.Dispose();
         if (settings.TemporaryDataDir && Directory.Exists(settings.DataDir))
         {
@@ -55,6 +83,28 @@ public sealed class RetailSystem(DevHostSettings settings, TextWriter output) : 
         _services.Add(service);
         service.App.Lifetime.ApplicationStopping.Register(_stopping.Cancel);
         await output.WriteLineAsync($"ready {service.Name} {service.GrpcAddress.ToString().TrimEnd('/')}");
+    }
+
+    /// <summary>Development only: the page's token endpoint must never exist elsewhere, and the page needs it.</summary>
+    private async Task<WebPage?> StartPageAsync(CancellationToken cancellationToken)
+    {
+        if (settings.Demo || !settings.IsDevelopment || settings.PageRoot is null)
+        {
+            return null;
+        }
+
+        Func<string, string>? mint = settings.DevSigningKey is null ? null : subject => WebPage.MintToken(settings, subject);
+        return await WebPage.StartAsync(settings.PageUrl, settings.PageRoot, settings.EnvironmentName,
+            () => new WebPageConfig(Web("inventory"), Web("orders"))
+            {
+                //#if (IncludeTelemetry)
+                Telemetry = Web("telemetry"),
+                //#endif
+            },
+            mint,
+            cancellationToken);
+
+        string Web(string service) => Service(service).WebAddress.ToString().TrimEnd('/');
     }
 
     private ServiceHost Service(string name) =>

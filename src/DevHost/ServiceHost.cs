@@ -1,7 +1,9 @@
 using Contoso.Retail.Inventory;
 using Contoso.Retail.Orders;
 using Contoso.Retail.ServiceDefaults;
+//#if (IncludeTelemetry)
 using Contoso.Retail.TelemetryIngest;
+//#endif
 
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
@@ -10,14 +12,15 @@ namespace Contoso.Retail.DevHost;
 /// <summary>One of the system's services, hosted as its own WebApplication inside the DevHost process.</summary>
 public sealed class ServiceHost : IAsyncDisposable
 {
-    private ServiceHost(string name, WebApplication app, Uri grpcAddress)
+    private ServiceHost(string name, WebApplication app, Uri grpcAddress, Uri webAddress)
     {
         Name = name;
         App = app;
         GrpcAddress = grpcAddress;
+        WebAddress = webAddress;
     }
 
-    /// <summary>inventory, orders or telemetry.</summary>
+    /// <summary>The service's lower-case name: inventory, orders, ...</summary>
     public string Name { get; }
 
     public WebApplication App { get; }
@@ -25,20 +28,25 @@ public sealed class ServiceHost : IAsyncDisposable
     /// <summary>The address the gRPC endpoint is bound to (the real port when configured with port 0).</summary>
     public Uri GrpcAddress { get; }
 
-    public static Task<ServiceHost> StartInventoryAsync(DevHostSettings settings, CancellationToken cancellationToken) =>
-        StartAsync("inventory", "Contoso.Retail.Inventory", "Inventory", settings, settings.Inventory,
+    /// <summary>The gRPC-Web (HTTP/1.1) endpoint browsers call, with CORS for the DevHost's page.</summary>
+    public Uri WebAddress { get; }
+
+    public static Task<ServiceHost> StartInventoryAsync(DevHostSettings settings, string pageOrigin, CancellationToken cancellationToken) =>
+        StartAsync("inventory", "Contoso.Retail.Inventory", "Inventory", settings, settings.Inventory, pageOrigin,
             new() { ["Inventory:SeedSampleData"] = "true" },
             builder => builder.AddInventory(), app => app.UseInventoryAsync(), cancellationToken);
 
-    public static Task<ServiceHost> StartOrdersAsync(DevHostSettings settings, Uri inventory, CancellationToken cancellationToken) =>
-        StartAsync("orders", "Contoso.Retail.Orders", "Orders", settings, settings.Orders,
+    public static Task<ServiceHost> StartOrdersAsync(DevHostSettings settings, Uri inventory, string pageOrigin, CancellationToken cancellationToken) =>
+        StartAsync("orders", "Contoso.Retail.Orders", "Orders", settings, settings.Orders, pageOrigin,
             new() { ["Services:Inventory"] = inventory.ToString() },
             builder => builder.AddOrders(), app => app.UseOrdersAsync(), cancellationToken);
 
-    public static Task<ServiceHost> StartTelemetryAsync(DevHostSettings settings, CancellationToken cancellationToken) =>
-        StartAsync("telemetry", "Contoso.Retail.TelemetryIngest", "Telemetry", settings, settings.Telemetry,
+    //#if (IncludeTelemetry)
+    public static Task<ServiceHost> StartTelemetryAsync(DevHostSettings settings, string pageOrigin, CancellationToken cancellationToken) =>
+        StartAsync("telemetry", "Contoso.Retail.TelemetryIngest", "Telemetry", settings, settings.Telemetry, pageOrigin,
             [], builder => builder.AddTelemetryIngest(), app => app.UseTelemetryIngestAsync(), cancellationToken);
 
+    //#endif
     public async ValueTask DisposeAsync()
     {
         await App.StopAsync();
@@ -48,6 +56,7 @@ public sealed class ServiceHost : IAsyncDisposable
     /// <summary>
     /// Builds the service the way its own Program.cs does, with a configuration layer on top that puts
     /// its endpoints, its SQLite file under the DevHost data folder and <paramref name="extra"/> in place.
+    /// gRPC-Web is on, on its own HTTP/1.1 endpoint (browsers cannot speak cleartext HTTP/2), for the page's origin.
     /// </summary>
     private static async Task<ServiceHost> StartAsync(
         string name,
@@ -55,6 +64,7 @@ public sealed class ServiceHost : IAsyncDisposable
         string database,
         DevHostSettings settings,
         ServiceEndpoints endpoints,
+        string pageOrigin,
         Dictionary<string, string?> extra,
         Action<WebApplicationBuilder> add,
         Func<WebApplication, Task> use,
@@ -72,6 +82,10 @@ public sealed class ServiceHost : IAsyncDisposable
             ["Kestrel:Endpoints:Grpc:Protocols"] = "Http2",
             ["Kestrel:Endpoints:Management:Url"] = endpoints.Management,
             ["Kestrel:Endpoints:Management:Protocols"] = "Http1",
+            ["Kestrel:Endpoints:Web:Url"] = endpoints.Web,
+            ["Kestrel:Endpoints:Web:Protocols"] = "Http1",
+            ["GrpcWeb:Enabled"] = "true",
+            ["GrpcWeb:AllowedOrigins:0"] = pageOrigin,
             ["Database:Provider"] = "Sqlite",
             [$"ConnectionStrings:{database}"] = $"Data Source={Path.Combine(settings.DataDir, name + ".db")}",
         });
@@ -85,11 +99,12 @@ public sealed class ServiceHost : IAsyncDisposable
         // DevHost prints one "ready" line per service instead of each host's startup banner.
         builder.Services.Configure<ConsoleLifetimeOptions>(options => options.SuppressStatusMessages = true);
 
-        // Capture the gRPC endpoint's ListenOptions: after binding they hold the real port (useful with port 0).
-        ListenOptions? grpcListener = null;
+        // Capture the endpoints' ListenOptions: after binding they hold the real port (useful with port 0).
+        ListenOptions? grpcListener = null, webListener = null;
         builder.WebHost.ConfigureKestrel((context, kestrel) => kestrel
             .Configure(context.Configuration.GetSection("Kestrel"))
-            .Endpoint("Grpc", endpoint => grpcListener = endpoint.ListenOptions));
+            .Endpoint("Grpc", endpoint => grpcListener = endpoint.ListenOptions)
+            .Endpoint(GrpcWeb.WebEndpointName, endpoint => webListener = endpoint.ListenOptions));
 
         builder.AddServiceDefaults();
         add(builder);
@@ -106,9 +121,13 @@ public sealed class ServiceHost : IAsyncDisposable
             throw new ServiceStartException($"{name} did not start: {ex.Message}", ex);
         }
 
-        var configured = new Uri(endpoints.Grpc);
-        var port = grpcListener?.IPEndPoint?.Port ?? configured.Port;
-        return new ServiceHost(name, app, new UriBuilder(configured) { Port = port, Path = "" }.Uri);
+        return new ServiceHost(name, app, Bound(endpoints.Grpc, grpcListener), Bound(endpoints.Web, webListener));
+    }
+
+    private static Uri Bound(string configured, ListenOptions? listener)
+    {
+        var uri = new Uri(configured);
+        return new UriBuilder(uri) { Port = listener?.IPEndPoint?.Port ?? uri.Port, Path = "" }.Uri;
     }
 }
 

@@ -16,6 +16,7 @@ public static class Extensions
         builder.AddDefaultTelemetry();
         builder.AddDefaultAuth();
         builder.AddDefaultGrpc();
+        builder.AddDefaultGrpcWeb();
         builder.AddDefaultHealthChecks();
         builder.AddDefaultLifetime();
         return builder;
@@ -23,6 +24,7 @@ public static class Extensions
 
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        app.UseDefaultGrpcWeb();
         app.MapDefaultHealthEndpoints();
         app.MapDefaultGrpcEndpoints();
         app.MapDefaultTelemetryEndpoints();

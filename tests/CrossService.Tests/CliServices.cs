@@ -3,7 +3,9 @@ using Contoso.Retail.Inventory;
 using Contoso.Retail.Orders;
 using Contoso.Retail.ServiceDefaults;
 using Contoso.Retail.ServiceDefaults.Data;
+//#if (IncludeTelemetry)
 using Contoso.Retail.TelemetryIngest;
+//#endif
 using Contoso.Retail.TestSupport;
 
 using Microsoft.AspNetCore.Builder;
@@ -14,7 +16,7 @@ namespace Contoso.Retail.CrossService.Tests;
 public sealed record CliResult(int ExitCode, string Out, string Error);
 
 /// <summary>
-/// Inventory, Orders and TelemetryIngest on real Kestrel (SQLite; the Cli does not care about the database),
+/// Every service on real Kestrel (SQLite; the Cli does not care about the database),
 /// shared by the Cli tests, which keep apart by using their own SKUs, customers and devices.
 /// </summary>
 public sealed class CliServices : IAsyncLifetime
@@ -26,11 +28,20 @@ public sealed class CliServices : IAsyncLifetime
 
     public RunningService Orders { get; private set; } = null!;
 
+    //#if (IncludeTelemetry)
     public RunningService Telemetry { get; private set; } = null!;
 
+    //#endif
     /// <summary>Runs `retail args...` against these services, capturing stdout and stderr.</summary>
     public Task<CliResult> RunAsync(params string[] args) =>
-        RunCliAsync([.. args, "--inventory", Url(Inventory), "--orders", Url(Orders), "--telemetry", Url(Telemetry)]);
+        RunCliAsync([
+            .. args,
+            "--inventory", Url(Inventory),
+            "--orders", Url(Orders),
+            //#if (IncludeTelemetry)
+            "--telemetry", Url(Telemetry),
+            //#endif
+        ]);
 
     /// <summary>Runs `retail args...` exactly as given.</summary>
     public static async Task<CliResult> RunCliAsync(params string[] args)
@@ -46,7 +57,9 @@ public sealed class CliServices : IAsyncLifetime
         Inventory = await StartAsync("Inventory", [], b => b.AddServiceDefaults().AddInventory(), app => app.UseInventoryAsync());
         Orders = await StartAsync("Orders", new() { ["Services:Inventory"] = Url(Inventory) },
             b => b.AddServiceDefaults().AddOrders(), app => app.UseOrdersAsync());
+        //#if (IncludeTelemetry)
         Telemetry = await StartAsync("Telemetry", [], b => b.AddServiceDefaults().AddTelemetryIngest(), app => app.UseTelemetryIngestAsync());
+        //#endif
     }
 
     public async ValueTask DisposeAsync()

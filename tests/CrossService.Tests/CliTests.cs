@@ -165,6 +165,7 @@ public sealed partial class CliTests(CliServices services) : IClassFixture<CliSe
         Assert.Equal((0, ""), (exitCode, stderr.ToString()));
     }
 
+    //#if (IncludeTelemetry)
     [Fact]
     public async Task Telemetry_send_acknowledges_every_batch_and_query_returns_every_point()
     {
@@ -187,12 +188,15 @@ public sealed partial class CliTests(CliServices services) : IClassFixture<CliSe
         Assert.Matches(@"(?m)^120 point\(s\)  ", requery.Out);
     }
 
+    //#endif
     [Theory]
     [InlineData("orders", "place", "--customer", "c", "--line", "no-quantity")]
     [InlineData("orders", "place", "--line", "sku:1")]
     [InlineData("items", "list", "--timeout", "soon")]
     [InlineData("items")]
+    //#if (IncludeTelemetry)
     [InlineData("telemetry", "query", "--device", "d", "--since", "1h", "--from", "2025-01-01T00:00:00Z")]
+    //#endif
     [InlineData("items", "get", "x", "--inventory", "not-a-url")]
     public async Task Usage_errors_exit_2_with_an_error_line_and_no_call(params string[] args)
     {

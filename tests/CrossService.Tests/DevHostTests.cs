@@ -1,10 +1,13 @@
 using Contoso.Retail.Contracts.Auth;
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Contracts.Orders.V1;
+//#if (IncludeTelemetry)
 using Contoso.Retail.Contracts.Telemetry.V1;
+//#endif
 
 using Grpc.Core;
 using Grpc.Health.V1;
+using Grpc.Net.Client;
 
 namespace Contoso.Retail.CrossService.Tests;
 
@@ -12,7 +15,14 @@ namespace Contoso.Retail.CrossService.Tests;
 public sealed class DevHostTests
 {
     private static readonly TimeSpan Generous = TimeSpan.FromMinutes(2);
-    private static readonly string[] Services = ["inventory", "orders", "telemetry"];
+    private static readonly string[] Services =
+    [
+        "inventory",
+        "orders",
+        //#if (IncludeTelemetry)
+        "telemetry",
+        //#endif
+    ];
 
     [Fact]
     public async Task Demo_runs_the_scenario_and_exits_0()
@@ -28,7 +38,9 @@ public sealed class DevHostTests
         Assert.Contains(devHost.Lines, l => l.Contains("rejected: FailedPrecondition", StringComparison.Ordinal));
         Assert.Contains(devHost.Lines, l => l.Trim().StartsWith("DK-006: INSUFFICIENT_STOCK", StringComparison.Ordinal));
         Assert.Contains(devHost.Lines, l => l.Contains("watch: changed DK-006 available 1, reserved 2", StringComparison.Ordinal));
+        //#if (IncludeTelemetry)
         Assert.Equal(3, devHost.Lines.Count(l => l.Contains("temperature_c: 200 points", StringComparison.Ordinal)));
+        //#endif
         Assert.Equal("demo finished: every step did what it should", devHost.Lines[^1]);
     }
 
@@ -39,7 +51,7 @@ public sealed class DevHostTests
         try
         {
             await using var devHost = DevHostProcess.Start("--data-dir", dataDir.FullName, "--free-ports");
-            await devHost.WaitForAsync(p => p.Ready.Count == 3, Generous);
+            await devHost.WaitForAsync(p => p.Ready.Count == Services.Length, Generous);
 
             await AssertServingAsync(devHost.Ready);
             await devHost.SendSigtermAsync();
@@ -49,7 +61,7 @@ public sealed class DevHostTests
             Assert.Equal(Services, devHost.Lines.Where(l => l.StartsWith("ready ", StringComparison.Ordinal)).Select(l => l.Split(' ')[1]));
             Assert.Contains("stopping", devHost.Lines);
             Assert.Equal("stopped", devHost.Lines[^1]);
-            Assert.Equal(["inventory.db", "orders.db", "telemetry.db"], dataDir.GetFiles("*.db").Select(f => f.Name).Order());
+            Assert.Equal(Services.Order().Select(s => $"{s}.db"), dataDir.GetFiles("*.db").Select(f => f.Name).Order());
         }
         finally
         {
@@ -74,10 +86,20 @@ public sealed class DevHostTests
         var ct = TestContext.Current.CancellationToken;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         // DevHost runs in Development, on the well-known development key (its appsettings.Development.json).
-        var token = DevTokens.Mint("devhost-test", ["inventory.read", "orders.write", "telemetry.read"], TimeSpan.FromMinutes(10));
+        string[] scopes =
+        [
+            "inventory.read",
+            "orders.write",
+            //#if (IncludeTelemetry)
+            "telemetry.read",
+            //#endif
+        ];
+        var token = DevTokens.Mint("devhost-test", scopes, TimeSpan.FromMinutes(10));
         using var inventory = BearerChannel.ForAddress(ready["inventory"], token);
         using var orders = BearerChannel.ForAddress(ready["orders"], token);
+        //#if (IncludeTelemetry)
         using var telemetry = BearerChannel.ForAddress(ready["telemetry"], token);
+        //#endif
 
         var items = await new InventoryService.InventoryServiceClient(inventory).ListItemsAsync(new ListItemsRequest(), deadline: deadline, cancellationToken: ct);
         Assert.Contains(items.Items, i => i.Sku == "DK-006");
@@ -87,12 +109,21 @@ public sealed class DevHostTests
             deadline: deadline, cancellationToken: ct);
         Assert.Equal(OrderStatus.Confirmed, placed.Order.Status);
 
-        foreach (var channel in new[] { inventory, orders, telemetry })
+        GrpcChannel[] channels =
+        [
+            inventory,
+            orders,
+            //#if (IncludeTelemetry)
+            telemetry,
+            //#endif
+        ];
+        foreach (var channel in channels)
         {
             var health = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), deadline: deadline, cancellationToken: ct);
             Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
         }
 
+        //#if (IncludeTelemetry)
         using var query = new TelemetryIngestService.TelemetryIngestServiceClient(telemetry).Query(
             new QueryRequest
             {
@@ -108,5 +139,6 @@ public sealed class DevHostTests
         }
 
         Assert.Equal(0, points);
+        //#endif
     }
 }

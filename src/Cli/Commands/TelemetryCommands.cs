@@ -10,13 +10,14 @@ using Grpc.Core;
 
 namespace Contoso.Retail.Cli.Commands;
 
-/// <summary>`retail telemetry send|query`: simulate a device, read its points back.</summary>
+/// <summary>`retail telemetry send|query|simulate`: simulate a device (or many), read its points back.</summary>
 public static class TelemetryCommands
 {
     public static Command Build() => new("telemetry", "Send simulated device telemetry and query it back.")
     {
         Send(),
         Query(),
+        TelemetrySimulateCommand.Build(),
     };
 
     private static Command Send()
