@@ -36,6 +36,9 @@ public sealed partial class BearerTokenValidator
     private readonly JsonWebTokenHandler _handler = new();
     private readonly TokenValidationParameters _parameters;
     private readonly ConcurrentDictionary<string, CallerIdentity> _valid = new(StringComparer.Ordinal);
+
+    // Looks a token up by the span of the authorization header it sits in, so a cached token costs no string copy.
+    private readonly ConcurrentDictionary<string, CallerIdentity>.AlternateLookup<ReadOnlySpan<char>> _validBySpan;
     private readonly int _capacity;
     private readonly ILogger<BearerTokenValidator> _logger;
 
@@ -45,6 +48,7 @@ public sealed partial class BearerTokenValidator
         ConfigurationManager<OpenIdConnectConfiguration>? authority = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _validBySpan = _valid.GetAlternateLookup<ReadOnlySpan<char>>();
         _capacity = options.TokenCacheSize;
         _logger = logger;
         _parameters = new TokenValidationParameters
@@ -89,6 +93,12 @@ public sealed partial class BearerTokenValidator
 
         return new ValueTask<CallerIdentity?>(ValidateUncachedAsync(token));
     }
+
+    /// <summary>As <see cref="ValidateAsync(string)"/>; a token that is cached and unexpired is found without copying it into a string.</summary>
+    public ValueTask<CallerIdentity?> ValidateAsync(ReadOnlySpan<char> token) =>
+        _validBySpan.TryGetValue(token, out var cached) && cached.ExpiresUtc > DateTime.UtcNow
+            ? ValueTask.FromResult<CallerIdentity?>(cached)
+            : ValidateAsync(token.ToString());
 
     private async Task<CallerIdentity?> ValidateUncachedAsync(string token)
     {

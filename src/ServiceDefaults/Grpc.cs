@@ -3,6 +3,7 @@ using Contoso.Retail.ServiceDefaults.Interceptors;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
 namespace Contoso.Retail.ServiceDefaults;
@@ -17,6 +18,9 @@ public static class Grpc
         where TBuilder : IHostApplicationBuilder
     {
         var maxMessageSize = builder.Configuration.GetValue("Grpc:MaxMessageSize", DefaultMaxMessageSize);
+
+        // Stateless, so one instance serves every call; an interceptor type not registered in DI is built per call.
+        builder.Services.TryAddSingleton<ExceptionInterceptor>();
         builder.Services.AddGrpc(options =>
         {
             // Outermost first: log/trace every call, then authenticate, then turn exceptions into statuses.

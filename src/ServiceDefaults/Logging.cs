@@ -19,7 +19,7 @@ public static class Logging
     /// Serilog for the host: levels and extra sinks from the "Serilog" configuration section,
     /// readable console output by default, compact JSON when Logging:Format is "json"
     /// or the process runs in a container. Every line carries the service name and, inside a gRPC call,
-    /// CorrelationId, TraceId and SpanId (see <see cref="CallLoggingInterceptor"/>). Sinks, enrichers and
+    /// CorrelationId, TraceId and SpanId (see <see cref="CallLoggingInterceptor"/>, <see cref="CallLogEnricher"/>). Sinks, enrichers and
     /// filters registered in DI (ILogEventSink...) are added too.
     /// </summary>
     public static TBuilder AddDefaultLogging<TBuilder>(this TBuilder builder)
@@ -49,6 +49,7 @@ public static class Logging
             logger.ReadFrom.Configuration(configuration)
                 .ReadFrom.Services(services)
                 .Enrich.FromLogContext()
+                .Enrich.With<CallLogEnricher>()
                 .Enrich.WithProperty("Service", builder.Environment.ApplicationName);
 
             if (json)

@@ -61,13 +61,13 @@ public sealed class AuthInterceptor(BearerTokenValidator validator) : Intercepto
             return;
         }
 
-        var header = context.RequestHeaders.GetValue(Header);
+        var header = ServerCallHeaders.Get(context, Header);
         if (header is null || !header.StartsWith(BearerPrefix, StringComparison.OrdinalIgnoreCase) || header.Length == BearerPrefix.Length)
         {
             throw new RpcException(new Status(StatusCode.Unauthenticated, "A bearer token is required (metadata 'authorization: Bearer <token>')."), Challenge);
         }
 
-        var caller = await validator.ValidateAsync(header[BearerPrefix.Length..].Trim())
+        var caller = await validator.ValidateAsync(header.AsSpan(BearerPrefix.Length).Trim())
             ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "The bearer token is not valid (expired, not yet valid, or not issued for this service)."), Challenge);
 
         var scope = ContractMethods.RequiredScope(context.Method)

@@ -6,9 +6,6 @@ using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
-using Serilog.Context;
-using Serilog.Core;
-using Serilog.Events;
 
 namespace Contoso.Retail.ServiceDefaults.Interceptors;
 
@@ -110,13 +107,15 @@ public sealed partial class CallLoggingInterceptor(ILogger<CallLoggingIntercepto
     public static string CorrelationIdFrom(Metadata requestHeaders)
     {
         ArgumentNullException.ThrowIfNull(requestHeaders);
-        var supplied = requestHeaders.GetValue(CorrelationContext.HeaderName);
-        return CorrelationContext.IsValid(supplied) ? supplied! : CorrelationContext.NewId();
+        return CorrelationIdFrom(requestHeaders.GetValue(CorrelationContext.HeaderName));
     }
+
+    private static string CorrelationIdFrom(string? supplied) =>
+        CorrelationContext.IsValid(supplied) ? supplied! : CorrelationContext.NewId();
 
     private CallScope Begin(ServerCallContext context, bool checkSlow)
     {
-        var correlationId = CorrelationIdFrom(context.RequestHeaders);
+        var correlationId = CorrelationIdFrom(ServerCallHeaders.Get(context, CorrelationContext.HeaderName));
         var activity = Activity.Current;
         activity?.SetTag("correlation.id", correlationId);
 
@@ -126,11 +125,9 @@ public sealed partial class CallLoggingInterceptor(ILogger<CallLoggingIntercepto
             http.Response.Headers[CorrelationContext.HeaderName] = correlationId;
         }
 
-        var enricher = new CallEnricher(
-            correlationId,
-            activity?.TraceId.ToHexString() ?? http.TraceIdentifier,
-            activity?.SpanId.ToHexString());
-        return new CallScope(this, context, checkSlow, CorrelationContext.Begin(correlationId), LogContext.Push(enricher));
+        // CallLogEnricher puts the ids on the log lines written during the call, reading them only when one is written.
+        var correlation = CorrelationContext.BeginCall(correlationId, activity, activity is null ? http.TraceIdentifier : null);
+        return new CallScope(this, context, checkSlow, correlation);
     }
 
     private void LogCall(ServerCallContext context, StatusCode code, TimeSpan elapsed, bool checkSlow)
@@ -169,9 +166,9 @@ public sealed partial class CallLoggingInterceptor(ILogger<CallLoggingIntercepto
     private static partial void LogCompleted(
         ILogger logger, LogLevel level, string grpcService, string grpcMethod, StatusCode statusCode, double elapsedMs, string peer);
 
-    /// <summary>One call in flight: its timer, its correlation scope and its log context.</summary>
+    /// <summary>One call in flight: its timer and its correlation scope (which also gives its log lines their ids).</summary>
     private sealed class CallScope(
-        CallLoggingInterceptor owner, ServerCallContext context, bool checkSlow, IDisposable correlation, IDisposable logContext) : IDisposable
+        CallLoggingInterceptor owner, ServerCallContext context, bool checkSlow, IDisposable correlation) : IDisposable
     {
         private readonly long _started = Stopwatch.GetTimestamp();
 
@@ -181,24 +178,6 @@ public sealed partial class CallLoggingInterceptor(ILogger<CallLoggingIntercepto
         public void Failed(Exception ex) =>
             owner.LogCall(context, StatusOf(ex, context), Stopwatch.GetElapsedTime(_started), checkSlow);
 
-        public void Dispose()
-        {
-            logContext.Dispose();
-            correlation.Dispose();
-        }
-    }
-
-    /// <summary>Adds the call's ids to each log event written during the call (nothing is built when nothing is logged).</summary>
-    private sealed class CallEnricher(string correlationId, string traceId, string? spanId) : ILogEventEnricher
-    {
-        public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
-        {
-            logEvent.AddPropertyIfAbsent(new LogEventProperty("CorrelationId", new ScalarValue(correlationId)));
-            logEvent.AddPropertyIfAbsent(new LogEventProperty("TraceId", new ScalarValue(traceId)));
-            if (spanId is not null)
-            {
-                logEvent.AddPropertyIfAbsent(new LogEventProperty("SpanId", new ScalarValue(spanId)));
-            }
-        }
+        public void Dispose() => correlation.Dispose();
     }
 }

@@ -1,0 +1,389 @@
+#!/usr/bin/env bash
+# Runs every benchmark and writes docs/benchmarks.md; the last line printed is the full-pipeline / bare ratio.
+#
+#   bench/run.sh                      # everything, ~10 minutes on a 2-core machine
+#   BENCH_QUICK=1 bench/run.sh        # smoke run: 2 s per measurement, one repeat, no micro-benchmarks
+#
+# Servers run pinned to core BENCH_SERVER_CPU (0), every client (loadgen, h2load) to BENCH_CLIENT_CPU (1), both
+# pinned from exec, so .NET sees one CPU as in a container with a 1-CPU limit. Release builds. Loopback only.
+# Every process the script starts is stopped when it ends, however it ends. Settings (environment variables):
+#   BENCH_DURATION=8 BENCH_WARMUP=3 BENCH_REPEATS=3 BENCH_PEER_REPEATS=2   seconds / repeats of each measurement
+#   BENCH_CONNECTIONS=4 BENCH_CONCURRENCY=64      unary load: HTTP/2 connections x calls in flight (loadgen and h2load)
+#   BENCH_PG="Host=127.0.0.1;Username=postgres;Password=postgres"   PostgreSQL for scenarios 2 and 3 (skipped if down)
+#   BENCH_SKIP_MICRO=1 BENCH_SKIP_PG=1 BENCH_SKIP_PEERS=1 BENCH_PC2=0 BENCH_INSTALL=0   leave parts out / never apt-get or npm
+#   BENCH_DOC=docs/benchmarks.md BENCH_OUT=bench/out/latest             where the report and raw results go
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+QUICK=${BENCH_QUICK:-0}
+if [[ $QUICK == 1 ]]; then
+  DURATION=${BENCH_DURATION:-2}; WARMUP=${BENCH_WARMUP:-1}; REPEATS=${BENCH_REPEATS:-1}; PEER_REPEATS=${BENCH_PEER_REPEATS:-1}
+  SKIP_MICRO=${BENCH_SKIP_MICRO:-1}
+else
+  DURATION=${BENCH_DURATION:-8}; WARMUP=${BENCH_WARMUP:-3}; REPEATS=${BENCH_REPEATS:-3}; PEER_REPEATS=${BENCH_PEER_REPEATS:-2}
+  SKIP_MICRO=${BENCH_SKIP_MICRO:-0}
+fi
+SERVER_CPU=${BENCH_SERVER_CPU:-0}
+CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
+CONNECTIONS=${BENCH_CONNECTIONS:-4}
+CONCURRENCY=${BENCH_CONCURRENCY:-64}
+PG=${BENCH_PG:-Host=127.0.0.1;Username=postgres;Password=postgres}
+SKIP_PG=${BENCH_SKIP_PG:-0}
+SKIP_PEERS=${BENCH_SKIP_PEERS:-0}
+INSTALL=${BENCH_INSTALL:-1}
+DOC=${BENCH_DOC:-docs/benchmarks.md}
+OUT=${BENCH_OUT:-bench/out/latest}
+DEV_KEY=$(sed -n 's/.*DevelopmentKey = "\(.*\)";/\1/p' src/Contracts/Auth/DevTokens.cs)
+PY=/usr/bin/python3   # Debian's python3, which python3-grpcio installs into
+
+rm -rf "$OUT"
+mkdir -p "$OUT/logs" "$OUT/db" "$OUT/results"
+OUT=$(cd "$OUT" && pwd)
+exec > >(tee "$OUT/run.log") 2>&1
+SCRIPT_START=$(date +%s)
+
+log() { printf '\n== %s  [%ss]\n' "$*" "$(( $(date +%s) - SCRIPT_START ))"; }
+
+# ---------------------------------------------------------------- processes
+declare -A PIDS=()
+declare -A URLS=()   # gRPC address of each server by name
+
+# start NAME CPU DIR CMD...: runs CMD in DIR on core CPU, in its own process group, output to logs/NAME.log.
+start() {
+  local name=$1 cpu=$2 dir=$3; shift 3
+  (cd "$dir" && exec setsid taskset -c "$cpu" "$@" >"$OUT/logs/$name.log" 2>&1) &
+  PIDS[$name]=$!
+}
+
+stop() {
+  local name=$1 pid=${PIDS[$1]:-}
+  [[ -z $pid ]] && return 0
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  unset "PIDS[$name]"
+}
+
+cleanup() {
+  local name
+  for name in "${!PIDS[@]}"; do stop "$name"; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+
+LG_DLL=$ROOT/bench/LoadGen/bin/Release/net10.0/Contoso.Retail.LoadGen.dll
+lg() { timeout 300 taskset -c "$CLIENT_CPU" dotnet "$LG_DLL" "$@"; }
+
+# wait_serving NAME URL T0_MS: waits for grpc.health.v1 SERVING; records ms since T0 and idle RSS after 2 s.
+wait_serving() {
+  local name=$1 url=$2 t0=$3 ms
+  if ! ms=$(lg wait-serving --target "$url" --since-unix-ms "$t0" --timeout 90s); then
+    echo "$name did not become SERVING; its log:"; tail -30 "$OUT/logs/$name.log"; exit 1
+  fi
+  echo "$name SERVING after $ms ms"
+  sleep 2
+  local rss
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/${PIDS[$name]}/status")
+  printf '{"name": "%s", "startupMs": %s, "idleRssKb": %s}\n' "$name" "$ms" "$rss" >"$OUT/results/startup-$name.json"
+}
+
+now_ms() { date +%s%3N; }
+
+# Environment shared by the real services: "Test", which ServiceDefaults treats like Production (no per-call Debug
+# lines, no reflection, no detailed errors) except that it accepts the development signing key; no drain delay.
+EXTRA_ENV=""   # more NAME=VALUE settings for the next service started (the processor-count variant)
+service_env() {
+  echo ASPNETCORE_ENVIRONMENT=Test Auth__DevSigningKey="$DEV_KEY" Shutdown__DrainDelay=00:00:00 DOTNET_NOLOGO=1 $EXTRA_ENV
+}
+
+# start_inventory NAME PROVIDER: the real Inventory service (Program.cs, appsettings.json) on new ports.
+start_inventory() {
+  local name=$1 provider=$2 port mport conn t0
+  port=$(free_port); mport=$(free_port)
+  if [[ $provider == Sqlite ]]; then conn="Data Source=$OUT/db/$name.db"; else conn="$PG;Database=bench_${name//-/_}"; fi
+  t0=$(now_ms)
+  # shellcheck disable=SC2046
+  start "$name" "$SERVER_CPU" src/Inventory env $(service_env) Database__Provider="$provider" \
+    ConnectionStrings__Inventory="$conn" Inventory__SeedSampleData=true \
+    Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$port" Kestrel__Endpoints__Management__Url="http://127.0.0.1:$mport" \
+    dotnet "$ROOT/src/Inventory/bin/Release/net10.0/Contoso.Retail.Inventory.dll"
+  URLS[$name]=http://127.0.0.1:$port
+  wait_serving "$name" "http://127.0.0.1:$port" "$t0"
+}
+
+start_orders() {
+  local name=$1 provider=$2 inventory=$3 port mport conn t0
+  port=$(free_port); mport=$(free_port)
+  if [[ $provider == Sqlite ]]; then conn="Data Source=$OUT/db/$name.db"; else conn="$PG;Database=bench_${name//-/_}"; fi
+  t0=$(now_ms)
+  # shellcheck disable=SC2046
+  start "$name" "$SERVER_CPU" src/Orders env $(service_env) Database__Provider="$provider" \
+    ConnectionStrings__Orders="$conn" Services__Inventory="$inventory" \
+    Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$port" Kestrel__Endpoints__Management__Url="http://127.0.0.1:$mport" \
+    dotnet "$ROOT/src/Orders/bin/Release/net10.0/Contoso.Retail.Orders.dll"
+  URLS[$name]=http://127.0.0.1:$port
+  wait_serving "$name" "http://127.0.0.1:$port" "$t0"
+}
+
+start_telemetry() {
+  local name=$1 provider=$2 port mport conn t0
+  port=$(free_port); mport=$(free_port)
+  if [[ $provider == Sqlite ]]; then conn="Data Source=$OUT/db/$name.db"; else conn="$PG;Database=bench_${name//-/_}"; fi
+  t0=$(now_ms)
+  # shellcheck disable=SC2046
+  start "$name" "$SERVER_CPU" src/TelemetryIngest env $(service_env) Database__Provider="$provider" \
+    ConnectionStrings__Telemetry="$conn" \
+    Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$port" Kestrel__Endpoints__Management__Url="http://127.0.0.1:$mport" \
+    dotnet "$ROOT/src/TelemetryIngest/bin/Release/net10.0/Contoso.Retail.TelemetryIngest.dll"
+  URLS[$name]=http://127.0.0.1:$port
+  wait_serving "$name" "http://127.0.0.1:$port" "$t0"
+}
+
+# start_bench_server NAME PIPELINE DATA: bench/BenchServer (bare|full) x (sqlite|memory), same process settings.
+start_bench_server() {
+  local name=$1 pipeline=$2 data=$3 port mport t0
+  port=$(free_port); mport=$(free_port)
+  t0=$(now_ms)
+  # shellcheck disable=SC2046
+  start "$name" "$SERVER_CPU" bench/BenchServer/bin/Release/net10.0 env $(service_env) \
+    Bench__Pipeline="$pipeline" Bench__Data="$data" \
+    ConnectionStrings__Inventory="Data Source=$OUT/db/$name.db" \
+    Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$port" Kestrel__Endpoints__Grpc__Protocols=Http2 \
+    Kestrel__Endpoints__Management__Url="http://127.0.0.1:$mport" Kestrel__Endpoints__Management__Protocols=Http1 \
+    dotnet Contoso.Retail.BenchServer.dll
+  URLS[$name]=http://127.0.0.1:$port
+  wait_serving "$name" "http://127.0.0.1:$port" "$t0"
+}
+
+# wait_port NAME PORT: for the peers, which have no health service: until the port accepts connections.
+wait_port() {
+  local name=$1 port=$2 t0=$3
+  for _ in $(seq 1 300); do
+    if $PY -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1', $port)))"; then
+      echo "$name listening after $(( $(now_ms) - t0 )) ms"; sleep 1; return 0
+    fi
+    sleep 0.1
+  done
+  echo "$name did not start; its log:"; tail -30 "$OUT/logs/$name.log"; exit 1
+}
+
+# unary LABEL URL [loadgen options...]: GetItem, closed loop, the standard unary load.
+unary() {
+  local label=$1 url=$2; shift 2
+  lg run --scenario get-item --target "$url" --label "$label" --connections "$CONNECTIONS" --concurrency "$CONCURRENCY" \
+    --warmup "${WARMUP}s" --duration "${DURATION}s" --no-progress --json "$OUT/results/$label.json" "$@" | tail -1 || true
+}
+
+GRPC_BODY=$OUT/getitem.bin
+# h2load_get LABEL URL [AUTH_HEADER]: the same GetItem from h2load, after checking one call returns grpc-status 0
+# (h2load counts HTTP 200s, and a gRPC error is an HTTP 200 too).
+h2load_get() {
+  local label=$1 url=$2 auth=${3:-} path=/inventory.v1.InventoryService/GetItem
+  local headers=(-H 'content-type: application/grpc' -H 'te: trailers')
+  [[ -n $auth ]] && headers+=(-H "authorization: Bearer $auth")
+  if ! timeout 20 nghttp -v -n "${headers[@]}" -d "$GRPC_BODY" "$url$path" 2>&1 | grep -q 'grpc-status: 0'; then
+    echo "h2load $label: a single call did not return grpc-status 0; skipped"; echo "not-ok" >"$OUT/results/$label.h2load"; return 0
+  fi
+  timeout $((WARMUP + DURATION + 30)) taskset -c "$CLIENT_CPU" h2load -t 1 -c "$CONNECTIONS" -m $((CONCURRENCY / CONNECTIONS)) \
+    --warm-up-time="$WARMUP" -D "$DURATION" "${headers[@]}" -d "$GRPC_BODY" "$url$path" >"$OUT/results/$label.h2load" 2>&1 || true
+  grep -E '^finished in' "$OUT/results/$label.h2load" | sed "s/^/h2load $label: /" || echo "h2load $label failed"
+}
+
+pg_ok() {
+  [[ $SKIP_PG == 1 ]] && return 1
+  PGPASSWORD=postgres timeout 10 psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1
+}
+
+pg_fresh() { # pg_fresh DB...: drops and recreates databases for this run
+  local db
+  for db in "$@"; do
+    PGPASSWORD=postgres PGOPTIONS="-c client_min_messages=warning" psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+    PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE $db" >/dev/null
+  done
+}
+
+# ---------------------------------------------------------------- prerequisites and builds
+log "prerequisites"
+need_apt=()
+for pkg in nghttp2-client libgrpc++-dev protobuf-compiler protobuf-compiler-grpc python3-grpcio cmake g++ pkg-config; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if ((${#need_apt[@]})); then
+  if [[ $INSTALL == 1 ]]; then
+    echo "apt-get install ${need_apt[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "missing Debian packages (BENCH_INSTALL=0): ${need_apt[*]}; peers and h2load may be skipped"
+  fi
+fi
+if [[ $SKIP_PEERS != 1 && ! -d bench/peers/node/node_modules/@grpc/grpc-js ]]; then
+  if [[ $INSTALL == 1 ]]; then (cd bench/peers/node && npm ci --no-audit --no-fund --loglevel=error); fi
+fi
+if [[ $SKIP_PG != 1 ]] && ! pg_ok && command -v pg_ctlcluster >/dev/null; then
+  pg_ctlcluster 15 main start 2>/dev/null || true
+  sleep 2
+fi
+
+log "build (Release)"
+for project in bench/LoadGen bench/BenchServer bench/Micro src/Orders src/TelemetryIngest; do
+  dotnet build "$project" -c Release -nologo -v q -clp:ErrorsOnly
+done
+if [[ $SKIP_PEERS != 1 ]]; then
+  mkdir -p "$OUT/python-gen" bench/peers/cpp/build
+  protoc -I protos --python_out="$OUT/python-gen" --grpc_python_out="$OUT/python-gen" \
+    --plugin=protoc-gen-grpc_python="$(command -v grpc_python_plugin)" inventory/v1/inventory.proto options/v1/options.proto
+  (cd bench/peers/cpp/build && cmake .. -DCMAKE_BUILD_TYPE=Release >/dev/null && make -j2 --no-print-directory 2>&1 | grep -Ev '^\[' || true)
+  [[ -x bench/peers/cpp/build/inventory_peer ]] || { echo "C++ peer did not build"; exit 1; }
+fi
+lg grpc-body --sku KB-001 --out "$GRPC_BODY"
+TOKEN=$(lg token)
+
+# ---------------------------------------------------------------- machine
+log "machine"
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "kernel: $(uname -r)"
+  lscpu | grep -E '^(Model name|CPU\(s\)|Thread|Core|Socket|L3|Hypervisor)' | sed 's/  */ /g'
+  echo "memory: $(free -g | awk '/Mem:/ {print $2}') GiB"
+  dotnet --info | sed -n 's/^ *\(Version\|Commit\|OS Name\|OS Version\|RID\): */\1: /p' | head -5 | sed 's/^/dotnet /'
+  dotnet --list-runtimes | grep -E 'NETCore|AspNetCore' | tail -2
+  echo "python: $($PY -c 'import grpc, sys; print(sys.version.split()[0], "grpcio", grpc.__version__)')"
+  echo "node: $(node --version) grpc-js $(node -p "require('./bench/peers/node/node_modules/@grpc/grpc-js/package.json').version" 2>/dev/null)"
+  echo "c++ grpc: $(dpkg-query -W -f='${Version}' libgrpc++-dev 2>/dev/null)"
+  echo "h2load: $(h2load --version 2>/dev/null | head -1)"
+  echo "postgresql: $(PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -Atqc 'show server_version' 2>/dev/null || echo unavailable)"
+  echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "settings: duration ${DURATION}s warm-up ${WARMUP}s repeats $REPEATS (peers $PEER_REPEATS) connections $CONNECTIONS concurrency $CONCURRENCY server cpu $SERVER_CPU client cpu $CLIENT_CPU"
+} | tee "$OUT/machine.txt"
+
+# ---------------------------------------------------------------- scenario 1 (+5, +4 WatchStock): full vs bare
+log "scenario 1: GetItem, full pipeline vs bare grpc-dotnet (SQLite); startup and idle memory"
+start_inventory inventory Sqlite
+start_bench_server bare bare sqlite
+for r in $(seq 1 "$REPEATS"); do
+  if ((r % 2)); then order=(bare inventory); else order=(inventory bare); fi
+  for name in "${order[@]}"; do
+    if [[ $name == inventory ]]; then
+      unary "s1-full-r$r" "${URLS[inventory]}" --dev-token --server-pid "${PIDS[inventory]}"
+    else
+      unary "s1-bare-r$r" "${URLS[bare]}" --server-pid "${PIDS[bare]}"
+    fi
+  done
+done
+# Informational: the same full pipeline told it has 2 CPUs (DOTNET_PROCESSOR_COUNT=2) while still pinned to one core.
+if [[ ${BENCH_PC2:-1} == 1 ]]; then
+  EXTRA_ENV="DOTNET_PROCESSOR_COUNT=2" start_inventory inventory-pc2 Sqlite; EXTRA_ENV=""
+  unary s1-full-pc2 "${URLS[inventory-pc2]}" --dev-token --server-pid "${PIDS[inventory-pc2]}"
+  stop inventory-pc2
+fi
+h2load_get s1-h2load-bare "${URLS[bare]}"
+h2load_get s1-h2load-full "${URLS[inventory]}" "$TOKEN"
+
+log "scenario 4: server streaming (WatchStock, 1000 items a stream)"
+lg prepare --target "${URLS[inventory]}" --dev-token --watch-items 992 >/dev/null
+lg prepare --target "${URLS[bare]}" --watch-items 992 >/dev/null
+for name in bare inventory; do
+  label=s4-watch-${name/inventory/full}
+  extra=(); [[ $name == inventory ]] && extra=(--dev-token)
+  lg run --scenario watch-stock --messages 1000 --target "${URLS[$name]}" --label "$label" --connections 1 --concurrency 8 \
+    --warmup "${WARMUP}s" --duration "${DURATION}s" --no-progress --server-pid "${PIDS[$name]}" --json "$OUT/results/$label.json" "${extra[@]}" | tail -1 || true
+done
+stop bare; stop inventory
+
+# ---------------------------------------------------------------- scenario 6: peers, all serving from memory
+if [[ $SKIP_PEERS != 1 ]]; then
+  log "scenario 6: GetItem on every stack, data in memory"
+  start_bench_server bare-memory bare memory
+  start_bench_server full-memory full memory
+  p=$(free_port); t0=$(now_ms); start cpp "$SERVER_CPU" . bench/peers/cpp/build/inventory_peer "$p"; URLS[cpp]=http://127.0.0.1:$p; wait_port cpp "$p" "$t0"
+  p=$(free_port); t0=$(now_ms); start node "$SERVER_CPU" . node bench/peers/node/server.js "$p" "$ROOT/protos"; URLS[node]=http://127.0.0.1:$p; wait_port node "$p" "$t0"
+  p=$(free_port); t0=$(now_ms); start python "$SERVER_CPU" . "$PY" bench/peers/python/server.py "$p" "$OUT/python-gen"; URLS[python]=http://127.0.0.1:$p; wait_port python "$p" "$t0"
+  peers=(cpp bare-memory full-memory node python)
+  for r in $(seq 1 "$PEER_REPEATS"); do
+    for name in "${peers[@]}"; do
+      extra=(); [[ $name == full-memory ]] && extra=(--dev-token)
+      unary "s6-$name-r$r" "${URLS[$name]}" --server-pid "${PIDS[$name]}" "${extra[@]}"
+    done
+  done
+  for name in "${peers[@]}"; do
+    auth=""; [[ $name == full-memory ]] && auth=$TOKEN
+    h2load_get "s6-h2load-$name" "${URLS[$name]}" "$auth"
+  done
+  for name in "${peers[@]}"; do stop "$name"; done
+fi
+
+# ---------------------------------------------------------------- scenario 2: PlaceOrder end to end
+placeorder() { # placeorder PROVIDER
+  local provider=$1 tag sat rate
+  tag=$(echo "$provider" | tr '[:upper:]' '[:lower:]')
+  start_inventory "inv-$tag" "$provider"
+  inv_url=${URLS[inv-$tag]}
+  start_orders "orders-$tag" "$provider" "$inv_url"
+  orders_url=${URLS[orders-$tag]}
+  lg prepare --target "$inv_url" --dev-token --sku BENCH-1 --available 1000000000 >/dev/null
+  lg run --scenario place-order --target "$orders_url" --dev-token --label "s2-$tag-saturation" --connections 2 --concurrency 32 \
+    --warmup "${WARMUP}s" --duration "${DURATION}s" --no-progress --server-pid "${PIDS[orders-$tag]}" --json "$OUT/results/s2-$tag-saturation.json" | tail -1 || true
+  sat=$($PY -c "import json; print(json.load(open('$OUT/results/s2-$tag-saturation.json'))['throughput'])")
+  rate=$($PY -c "print(max(1, round($sat / 2)))")
+  lg run --scenario place-order --target "$orders_url" --dev-token --label "s2-$tag-half" --connections 2 --concurrency 64 --rate "$rate" \
+    --warmup "${WARMUP}s" --duration "${DURATION}s" --no-progress --server-pid "${PIDS[orders-$tag]}" --json "$OUT/results/s2-$tag-half.json" | tail -1 || true
+  stop "orders-$tag"; stop "inv-$tag"
+}
+log "scenario 2: PlaceOrder (Orders -> Inventory -> database), SQLite"
+placeorder Sqlite
+if pg_ok; then
+  log "scenario 2: PlaceOrder, PostgreSQL"
+  pg_fresh bench_inv_postgres bench_orders_postgres
+  placeorder Postgres
+else
+  echo "PostgreSQL unreachable (or BENCH_SKIP_PG=1): PostgreSQL variants skipped"
+fi
+
+# ---------------------------------------------------------------- scenarios 3 and 4 (Query): telemetry on PostgreSQL
+if pg_ok; then
+  log "scenario 3: telemetry StreamIngest vs raw binary COPY (PostgreSQL), batch sizes"
+  pg_fresh bench_telemetry
+  start_telemetry telemetry Postgres
+  for batch in 100 1000 5000; do
+    lg run --scenario stream-ingest --target "${URLS[telemetry]}" --dev-token --batch-size "$batch" --label "s3-ingest-$batch" \
+      --connections 1 --concurrency 4 --warmup 1s --duration "${DURATION}s" --no-progress --server-pid "${PIDS[telemetry]}" \
+      --json "$OUT/results/s3-ingest-$batch.json" | tail -1 || true
+    lg run --scenario pg-copy --pg "$PG;Database=bench_telemetry" --batch-size "$batch" --label "s3-copy-$batch" \
+      --concurrency 4 --warmup 1s --duration "${DURATION}s" --no-progress --json "$OUT/results/s3-copy-$batch.json" | tail -1 || true
+  done
+
+  log "scenario 4: server streaming (telemetry Query, 10,000 points = 20 messages a call)"
+  lg prepare --target "${URLS[telemetry]}" --dev-token --device bench-query --points 10000 >/dev/null
+  # Scenario 3 just bulk-loaded the table; statistics as autovacuum would soon have them, so the index is used.
+  PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d bench_telemetry -qc 'ANALYZE points' >/dev/null
+  lg run --scenario query --device bench-query --target "${URLS[telemetry]}" --dev-token --label s4-query --connections 1 --concurrency 8 \
+    --warmup "${WARMUP}s" --duration "${DURATION}s" --no-progress --server-pid "${PIDS[telemetry]}" --json "$OUT/results/s4-query.json" | tail -1 || true
+  stop telemetry
+else
+  log "scenario 3 skipped: PostgreSQL unreachable; scenario 4 Query on SQLite"
+  start_telemetry telemetry Sqlite
+  lg prepare --target "${URLS[telemetry]}" --dev-token --device bench-query --points 10000 >/dev/null
+  lg run --scenario query --device bench-query --target "${URLS[telemetry]}" --dev-token --label s4-query --connections 1 --concurrency 8 \
+    --warmup "${WARMUP}s" --duration "${DURATION}s" --no-progress --server-pid "${PIDS[telemetry]}" --json "$OUT/results/s4-query.json" | tail -1 || true
+  stop telemetry
+fi
+
+# ---------------------------------------------------------------- micro-benchmarks
+if [[ $SKIP_MICRO != 1 ]]; then
+  log "micro-benchmarks (BenchmarkDotNet, in-process, ShortRun)"
+  (cd "$OUT" && timeout 600 taskset -c "$SERVER_CPU" dotnet "$ROOT/bench/Micro/bin/Release/net10.0/Contoso.Retail.Micro.dll" \
+    --filter '*' --artifacts "$OUT/micro" >"$OUT/logs/micro.log" 2>&1) || echo "micro-benchmarks failed; see $OUT/logs/micro.log"
+fi
+
+# ---------------------------------------------------------------- report
+log "report"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
+echo "total time: $(( $(date +%s) - SCRIPT_START )) s" >>"$OUT/machine.txt"
+$PY bench/report.py "$OUT" "$DOC"
+echo "wrote $DOC (raw results in ${OUT#"$ROOT"/})"
+tail -1 "$DOC"
