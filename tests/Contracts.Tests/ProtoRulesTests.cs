@@ -1,7 +1,9 @@
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Contracts.Options.V1;
 using Contoso.Retail.Contracts.Orders.V1;
+//#if (IncludeTelemetry)
 using Contoso.Retail.Contracts.Telemetry.V1;
+//#endif
 
 using Google.Protobuf.Reflection;
 
@@ -28,7 +30,9 @@ public class ProtoRulesTests
     [
         InventoryService.Descriptor,
         OrderService.Descriptor,
+        //#if (IncludeTelemetry)
         TelemetryIngestService.Descriptor,
+        //#endif
     ];
 
     private static MethodDescriptor Method(string fullName) =>
@@ -58,9 +62,11 @@ public class ProtoRulesTests
     [InlineData("orders.v1.OrderService.GetOrder", MethodOptions.Types.IdempotencyLevel.NoSideEffects)]
     [InlineData("orders.v1.OrderService.ListOrders", MethodOptions.Types.IdempotencyLevel.NoSideEffects)]
     [InlineData("orders.v1.OrderService.CancelOrder", MethodOptions.Types.IdempotencyLevel.Idempotent)]
+    //#if (IncludeTelemetry)
     [InlineData("telemetry.v1.TelemetryIngestService.Ingest", MethodOptions.Types.IdempotencyLevel.IdempotencyUnknown)]
     [InlineData("telemetry.v1.TelemetryIngestService.StreamIngest", MethodOptions.Types.IdempotencyLevel.IdempotencyUnknown)]
     [InlineData("telemetry.v1.TelemetryIngestService.Query", MethodOptions.Types.IdempotencyLevel.NoSideEffects)]
+    //#endif
     public void Method_declares_its_idempotency(string fullName, MethodOptions.Types.IdempotencyLevel expected)
     {
         var level = Method(fullName).GetOptions()?.IdempotencyLevel ?? MethodOptions.Types.IdempotencyLevel.IdempotencyUnknown;

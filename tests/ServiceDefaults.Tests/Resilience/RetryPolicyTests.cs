@@ -14,8 +14,10 @@ public class RetryPolicyTests
     [InlineData("/inventory.v1.InventoryService/ReserveStock", true)]
     [InlineData("/inventory.v1.InventoryService/ReleaseReservation", true)]
     [InlineData("/orders.v1.OrderService/PlaceOrder", true)]
+    //#if (IncludeTelemetry)
     [InlineData("/telemetry.v1.TelemetryIngestService/Ingest", false)]
     [InlineData("/telemetry.v1.TelemetryIngestService/StreamIngest", false)]
+    //#endif
     [InlineData("/test.v1.UnmarkedService/Touch", false)]
     public void Only_methods_the_proto_marks_idempotent_or_side_effect_free_are_safe_to_retry(string path, bool safe) =>
         Assert.Equal(safe, RetryClientInterceptor.IsSafeToRetry(path));

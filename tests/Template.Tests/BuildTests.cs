@@ -1,0 +1,45 @@
+using Contoso.Retail.TestSupport;
+
+namespace Contoso.Retail.Template.Tests;
+
+/// <summary>Generated solutions build with warnings as errors; the restore post-action runs unless skipped.</summary>
+public sealed class BuildTests(TemplatePackage template)
+{
+    private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(15);
+
+    [Fact]
+    public async Task Hyphenated_name_with_every_option_builds_with_warnings_as_errors()
+    {
+        var variant = new Variant("Acme-Shop");
+        // A fresh copy: the shared one is inspected by other tests while this build writes bin/ and obj/.
+        var (root, created) = await template.InstantiateFreshAsync(variant);
+        created.EnsureSuccess();
+        Assert.False(File.Exists(Path.Combine(root, "src", "Orders", "obj", "project.assets.json")), "--skip-restore still restored");
+
+        (await Dotnet.RunAsync(root, BuildTimeout, "build", "-warnaserror", "--disable-build-servers")).EnsureSuccess();
+
+        Assert.True(File.Exists(Path.Combine(root, "src", "Orders", "bin", "Debug", "net10.0", $"{variant.NamespaceRoot}.Orders.dll")));
+    }
+
+    [Fact]
+    public async Task Solution_without_telemetry_ingest_is_restored_by_the_post_action_and_builds_with_warnings_as_errors()
+    {
+        var (root, created) = await template.InstantiateFreshAsync(new Variant("Acme.Retail", Telemetry: false, Restore: true));
+        created.EnsureSuccess();
+        Assert.Contains("Restore succeeded", created.Output, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(root, "src", "Orders", "obj", "project.assets.json")), "the restore post-action did not restore");
+
+        (await Dotnet.RunAsync(root, BuildTimeout, "build", "--no-restore", "-warnaserror", "--disable-build-servers")).EnsureSuccess();
+
+        Assert.True(File.Exists(Path.Combine(root, "src", "DevHost", "bin", "Debug", "net10.0", "Acme.Retail.DevHost.dll")));
+    }
+
+    [Fact]
+    public async Task Generated_protos_pass_buf_lint()
+    {
+        var buf = Tool.Require("buf", "npm install -g @bufbuild/buf");
+        var root = await template.GenerateAsync(new Variant("Acme-Shop"));
+
+        (await Dotnet.RunToolAsync(buf, Path.Combine(root, "protos"), TimeSpan.FromMinutes(2), "lint")).EnsureSuccess();
+    }
+}

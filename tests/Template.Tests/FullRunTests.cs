@@ -1,0 +1,48 @@
+using System.Xml.Linq;
+
+namespace Contoso.Retail.Template.Tests;
+
+/// <summary>
+/// CI only (CI=true, as .ci/run and GitHub Actions set it): one generated solution, every option on, built and tested
+/// in full - its own `dotnet test`, PostgreSQL included when ConnectionStrings__TestPostgres is set - and its README's
+/// DevHost command run (with --demo, which exits).
+/// </summary>
+public sealed class FullRunTests(TemplatePackage template)
+{
+    [Fact]
+    public async Task Generated_solution_passes_its_own_tests_and_its_readme_commands_work()
+    {
+        Assert.SkipUnless(string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase),
+            "the full build and test of a generated solution runs when CI=true (.ci/run sets it); it takes several minutes");
+        var (root, created) = await template.InstantiateFreshAsync(new Variant("Acme.Retail", Restore: true));
+        created.EnsureSuccess();
+
+        // The generated README's two commands: `dotnet test`, and DevHost (its --demo variant runs a scenario and exits).
+        // Built first so build servers can be turned off (`dotnet test` would hand that switch to the test apps).
+        (await Dotnet.RunAsync(root, TimeSpan.FromMinutes(15), "build", "-warnaserror", "--disable-build-servers")).EnsureSuccess();
+        var results = Path.Combine(root, "TestResults", "full");
+        var test = await Dotnet.RunAsync(root, TimeSpan.FromMinutes(25), "test", "--no-build", "--results-directory", results, "--report-xunit-trx");
+        Assert.True(test.ExitCode == 0, $"`dotnet test` of the generated solution exited {test.ExitCode}; failed tests:\n{FailedTests(results)}");
+        var demo = (await Dotnet.RunAsync(root, TimeSpan.FromMinutes(5), "run", "--project", "src/DevHost", "--no-build", "--", "--demo")).EnsureSuccess();
+
+        Assert.Contains("demo finished", demo.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>Name and message of every failed test in the TRX files under <paramref name="directory"/>.</summary>
+    private static string FailedTests(string directory)
+    {
+        XNamespace ns = "http://microsoft.com/schemas/VisualStudio/TeamTest/2010";
+        var failed = Directory.Exists(directory)
+            ? Directory.EnumerateFiles(directory, "*.trx", SearchOption.AllDirectories)
+                .SelectMany(file => XDocument.Load(file).Descendants(ns + "UnitTestResult"))
+                .Where(result => (string?)result.Attribute("outcome") is not ("Passed" or "NotExecuted"))
+                .Select(result =>
+                {
+                    var message = (string?)result.Descendants(ns + "Message").FirstOrDefault() ?? "";
+                    return $"- {(string?)result.Attribute("testName")}: {(message.Length > 1500 ? message[..1500] + "..." : message)}";
+                })
+                .ToList()
+            : [];
+        return failed.Count == 0 ? "(no failed test in the TRX files: see the output above)" : string.Join('\n', failed);
+    }
+}

@@ -1,0 +1,119 @@
+using System.IO.Compression;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+
+using Contoso.Retail.TestSupport;
+
+namespace Contoso.Retail.Template.Tests;
+
+/// <summary>The NuGet template package (template/Templates.csproj) and what the template makes of this repository.</summary>
+public sealed partial class PackageTests(TemplatePackage template)
+{
+    [Fact]
+    public void Package_is_a_template_package_with_dotfiles_and_without_build_output_or_template_tests()
+    {
+        using var package = ZipFile.OpenRead(template.PackagePath);
+        var entries = package.Entries.Select(e => e.FullName).ToList();
+
+        var nuspec = XDocument.Load(package.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
+        Assert.Contains(nuspec.Descendants().Where(e => e.Name.LocalName == "packageType"), e => e.Attribute("name")?.Value == "Template");
+        Assert.Contains("content/.template.config/template.json", entries);
+        Assert.Contains("content/.editorconfig", entries);
+        Assert.Contains("content/.gitignore", entries);
+        Assert.Contains("content/global.json", entries);
+        Assert.Contains("content/Services.sln", entries);
+        Assert.DoesNotContain(entries, e => PackageJunk().IsMatch(e));
+        Assert.DoesNotContain(entries, e => e.StartsWith("lib/", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// `-n Contoso.Retail` with every option on must give back this repository: the same files (git's view: tracked
+    /// and untracked-but-not-ignored, minus the template-only ones) with the same bytes, except template marker lines
+    /// and the README. So the engine rewrote nothing it should not have (an unmarked `#if`, an MSBuild condition).
+    /// </summary>
+    [Fact]
+    public async Task Instantiating_with_the_reference_name_reproduces_the_repository_apart_from_markers()
+    {
+        Tool.Require("git", "apt-get install git");
+        var git = await Dotnet.RunToolAsync("git", Repository.Root, TimeSpan.FromMinutes(1), "ls-files", "-co", "--exclude-standard");
+        Assert.SkipWhen(git.ExitCode != 0, "not a git checkout: " + git.Output);
+        var expected = git.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(f => File.Exists(Repository.PathOf(f)) && !IsTemplateOnly(f))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+
+        var tree = new GeneratedTree(await template.GenerateAsync(new Variant("Contoso.Retail")));
+
+        Assert.Equal(expected, tree.Files);
+        var changed = new List<string>();
+        foreach (var file in expected.Where(f => f != "README.md"))
+        {
+            var source = File.ReadAllBytes(Repository.PathOf(file));
+            var generated = File.ReadAllBytes(tree.PathOf(file));
+            if (source.AsSpan().SequenceEqual(generated))
+            {
+                continue;
+            }
+
+            var sourceLines = File.ReadAllLines(Repository.PathOf(file)).Where(line => !MarkerLine().IsMatch(line));
+            if (file == "Services.sln")
+            {
+                sourceLines = WithoutTemplateTests(sourceLines.ToList());
+            }
+
+            if (!sourceLines.SequenceEqual(File.ReadAllLines(tree.PathOf(file))))
+            {
+                changed.Add(file);
+            }
+        }
+
+        Assert.True(changed.Count == 0, $"files the template changed beyond its markers:\n{string.Join('\n', changed)}");
+
+        // A package keeps no file modes: the chmod post-action must list every script that is executable here.
+        var notExecutable = expected.Where(f => IsExecutable(Repository.PathOf(f)) && !IsExecutable(tree.PathOf(f))).ToList();
+        Assert.True(notExecutable.Count == 0,
+            $"executable here but not in the generated solution (add them to the chmod post-action):\n{string.Join('\n', notExecutable)}");
+    }
+
+    private static bool IsExecutable(string path) =>
+        !OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & UnixFileMode.UserExecute) != 0;
+
+    /// <summary>`dotnet new install &lt;folder&gt;` (a clone) must give what the package gives: template.json's excludes mirror the .gitignore files.</summary>
+    [Fact]
+    public async Task Installing_from_the_repository_folder_gives_the_same_solution_as_the_package()
+    {
+        var hive = Path.Combine(template.WorkDirectory, "folder-hive");
+        (await Dotnet.RunAsync(template.WorkDirectory, TimeSpan.FromMinutes(2), "new", "install", Repository.Root, "--debug:custom-hive", hive)).EnsureSuccess();
+        var output = Path.Combine(template.WorkDirectory, "from-folder");
+        (await Dotnet.RunAsync(template.WorkDirectory, TimeSpan.FromMinutes(5),
+            "new", TemplatePackage.ShortName, "-n", "Acme.Retail", "-o", output, "--skip-restore", "--no-update-check", "--debug:custom-hive", hive)).EnsureSuccess();
+
+        var fromPackage = new GeneratedTree(await template.GenerateAsync(new Variant("Acme.Retail")));
+
+        Assert.Equal(fromPackage.Files, new GeneratedTree(output).Files);
+    }
+
+    /// <summary>Services.sln as generated: tests/Template.Tests's project block and configuration lines removed.</summary>
+    private static List<string> WithoutTemplateTests(List<string> lines)
+    {
+        var project = lines.FindIndex(l => l.Contains(@"""tests\Template.Tests\Template.Tests.csproj""", StringComparison.Ordinal));
+        Assert.True(project >= 0 && lines[project + 1] == "EndProject", "Services.sln should list tests/Template.Tests");
+        var guid = lines[project][(lines[project].LastIndexOf('{') + 1)..lines[project].LastIndexOf('}')];
+        lines.RemoveRange(project, 2);
+        lines.RemoveAll(l => l.Contains(guid, StringComparison.OrdinalIgnoreCase));
+        return lines;
+    }
+
+    private static bool IsTemplateOnly(string path) =>
+        path.StartsWith(".template.config/", StringComparison.Ordinal)
+        || path.StartsWith("template/", StringComparison.Ordinal)
+        || path.StartsWith("tests/Template.Tests/", StringComparison.Ordinal)
+        || path == ".github/workflows/template.yml";
+
+    [GeneratedRegex(@"(^|/)(bin|obj|TestResults|node_modules|\.git|template|Template\.Tests)/|\.github/workflows/template\.yml$|\.db$")]
+    private static partial Regex PackageJunk();
+
+    /// <summary>`#if (X)`, `//#if (X)`, `<!--#if (X) -->` and their #else/#elseif/#endif: removed by the engine.</summary>
+    [GeneratedRegex(@"^\s*(//|<!--)?\s*#(if|elseif|else|endif)\b")]
+    private static partial Regex MarkerLine();
+}
