@@ -20,9 +20,11 @@ namespace Contoso.Retail.Reliability.Tests;
 /// </summary>
 public sealed class FlakyNetworkTests
 {
-    private const int Orders = 300;
+    /// <summary>The least number of orders placed; the load goes on until the schedule has run in full.</summary>
+    private const int MinimumOrders = 300;
     private const int Concurrency = 12;
     private const int WarmUpOrders = 60;
+    private const int SchedulePasses = 2;
     private static readonly TimeSpan CallerDeadline = TimeSpan.FromSeconds(10);
 
     private static readonly Dictionary<string, int> Stock = new()
@@ -66,16 +68,29 @@ public sealed class FlakyNetworkTests
 
         try
         {
-            using var faults = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-            // Faults start once the link is in steady state (connections warm, the breaker's window full of successes).
+            // Faults start once the link is in steady state (connections warm, the breaker's window full of successes),
+            // and the load lasts until every step of the schedule has been applied: a fixed order count alone can finish
+            // before the schedule reaches its blackhole on a fast run.
             var schedule = Task.Run(async () =>
             {
                 await EventuallyAsync(() => Task.FromResult(acknowledged.Count >= WarmUpOrders), "warm-up orders", TimeSpan.FromMinutes(1));
-                await proxy.RunScheduleAsync(AbsorbableFaults, faults.Token);
+                await proxy.RunScheduleAsync(AbsorbableFaults, SchedulePasses, Ct);
             }, Ct);
-            await Load.RunAsync(Orders, Concurrency, async (i, ct) =>
+            using var enough = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+            var placed = 0;
+            await Load.RunUntilAsync(Concurrency, async (_, _) =>
             {
-                var request = RandomOrder(i);
+                var request = RandomOrder(Interlocked.Increment(ref placed) - 1);
+                await PlaceAsync(request, Ct);
+                if (Volatile.Read(ref placed) >= MinimumOrders && schedule.IsCompleted)
+                {
+                    await enough.CancelAsync();
+                }
+            }, enough.Token);
+            await schedule;
+
+            async Task PlaceAsync(PlaceOrderRequest request, CancellationToken ct)
+            {
                 // A client whose call fails resends the same request_id: the contract's way to finish a pending order.
                 for (var attempt = 1; attempt <= 5; attempt++)
                 {
@@ -94,28 +109,28 @@ public sealed class FlakyNetworkTests
                         await Task.Delay(200, ct);
                     }
                 }
-            });
-            await faults.CancelAsync();
-            await schedule;
+            }
+
+            var orderCount = Volatile.Read(ref placed);
 
             var ledger = await Ledger.ReadAsync(orders, inventory, Stock);
             var stored = await Ledger.StatusesAsync(orders);
             ledger.Record(figures);
             figures.Set("proxy", proxy.Counters);
-            figures.Set("orders", Orders);
+            figures.Set("orders", orderCount);
             figures.Set("concurrency", Concurrency);
             var firstTime = figures.Count("place_order.first_attempt.ok");
-            figures.Set("first_attempt_success_percent", Math.Round(100.0 * firstTime / Orders, 2));
+            figures.Set("first_attempt_success_percent", Math.Round(100.0 * firstTime / orderCount, 2));
             figures.Set("acknowledged_not_confirmed", acknowledged.Keys.Count(id => stored.GetValueOrDefault(id) != StoredStatus.Confirmed));
 
             Assert.True(proxy.Counters.Resets > 0 && proxy.Counters.DroppedReplies > 0 && proxy.Counters.HeldChunks > 0,
                 $"The schedule must actually have injected faults: {proxy.Counters}");
-            Assert.True(firstTime >= Orders * 0.99,
-                $"Only {firstTime} of {Orders} orders succeeded first time; failures: {figures.FailuresOf("place_order.first_attempt")}.");
-            Assert.Equal(Orders, acknowledged.Count);
+            Assert.True(firstTime >= orderCount * 0.99,
+                $"Only {firstTime} of {orderCount} orders succeeded first time; failures: {figures.FailuresOf("place_order.first_attempt")}.");
+            Assert.Equal(orderCount, acknowledged.Count);
             Assert.All(acknowledged.Values, order => Assert.Equal(OrderStatus.Confirmed, order.Status));
             Assert.All(acknowledged.Keys, id => Assert.Equal(StoredStatus.Confirmed, stored[id]));
-            Assert.Equal((Orders, Orders, 0), (ledger.Orders, ledger.ActiveReservations, ledger.Pending));
+            Assert.Equal((orderCount, orderCount, 0), (ledger.Orders, ledger.ActiveReservations, ledger.Pending));
             ledger.AssertConsistent();
         }
         finally

@@ -105,14 +105,15 @@ public sealed class FaultProxy : IAsyncDisposable
     }
 
     /// <summary>
-    /// Cycles through <paramref name="schedule"/> until <paramref name="cancellationToken"/> is cancelled, then
-    /// leaves the link healthy. A step of <see cref="Fault.None"/> with zero duration is a one-off <see cref="ResetAll"/>.
+    /// Runs through <paramref name="schedule"/> <paramref name="passes"/> times (or until
+    /// <paramref name="cancellationToken"/> is cancelled), then leaves the link healthy. A step of
+    /// <see cref="Fault.None"/> with zero duration is a one-off <see cref="ResetAll"/>.
     /// </summary>
-    public async Task RunScheduleAsync(IReadOnlyList<FaultStep> schedule, CancellationToken cancellationToken)
+    public async Task RunScheduleAsync(IReadOnlyList<FaultStep> schedule, int passes, CancellationToken cancellationToken)
     {
         try
         {
-            while (!cancellationToken.IsCancellationRequested)
+            for (var pass = 0; pass < passes && !cancellationToken.IsCancellationRequested; pass++)
             {
                 foreach (var step in schedule)
                 {
