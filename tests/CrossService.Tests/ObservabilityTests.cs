@@ -109,7 +109,8 @@ public class ObservabilityTests
     [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
     public async Task Each_call_logs_one_line_with_method_status_code_duration_and_peer(DatabaseProvider provider)
     {
-        await using var system = await ObservedSystem.StartAsync(provider);
+        // A first call can take over the default 1 s slow-call threshold on a busy machine (it would log at Warning).
+        await using var system = await ObservedSystem.StartAsync(provider, settings => settings["Logging:SlowCallThreshold"] = "00:01:00");
         await system.StockAsync("KB-001", 1);
         var confirmedId = $"ok-{Guid.NewGuid():N}";
         var rejectedId = $"short-{Guid.NewGuid():N}";
@@ -240,6 +241,51 @@ public class TracingTests
             $"No database span of Orders' own in:\n{Describe(spans)}");
     }
 
+    [Fact]
+    public async Task With_Tracing_DatabaseCommands_false_calls_are_traced_without_database_spans()
+    {
+        await using var system = await ObservedSystem.StartAsync(
+            DatabaseProvider.Sqlite, settings => settings[Telemetry.TraceDatabaseCommandsKey] = "false");
+        await system.StockAsync("KB-001", 10);
+        using var root = ObservedSystem.StartRootActivity();
+
+        await system.Orders.PlaceOrderAsync(ObservabilityTests.Request("req-1", ("KB-001", 2)), cancellationToken: Ct);
+
+        var spans = await system.SpansUntilAsync(root.TraceId, all => all.Any(s => Path(s) == "/orders.v1.OrderService/PlaceOrder"));
+        Assert.Contains(spans, s => s.Kind == ActivityKind.Server && Path(s) == "/orders.v1.OrderService/PlaceOrder");
+        Assert.Contains(spans, s => s.Kind == ActivityKind.Server && Path(s) == "/inventory.v1.InventoryService/ReserveStock");
+        Assert.DoesNotContain(spans, s => s.Source.Name.Contains("EntityFrameworkCore", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task OTEL_TRACES_SAMPLER_parentbased_traceidratio_0_keeps_a_sampled_callers_trace_and_records_nothing_else()
+    {
+        await using var system = await ObservedSystem.StartAsync(DatabaseProvider.Sqlite, settings =>
+        {
+            settings["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio";
+            settings["OTEL_TRACES_SAMPLER_ARG"] = "0";
+        });
+        await system.StockAsync("KB-001", 10);
+
+        // A caller that sends no sampled trace context: at ratio 0 none of its calls is recorded.
+        Activity.Current = null;
+        await system.Orders.PlaceOrderAsync(ObservabilityTests.Request("req-unsampled", ("KB-001", 1)), cancellationToken: Ct);
+
+        // A caller whose trace is sampled: the services follow its decision, database spans included.
+        using (var root = ObservedSystem.StartRootActivity())
+        {
+            await system.Orders.PlaceOrderAsync(ObservabilityTests.Request("req-sampled", ("KB-001", 1)), cancellationToken: Ct);
+            var spans = await system.SpansUntilAsync(root.TraceId, all => all.Any(s => Path(s) == "/orders.v1.OrderService/PlaceOrder"));
+            Assert.Contains(spans, s => s.Kind == ActivityKind.Server && Path(s) == "/orders.v1.OrderService/PlaceOrder");
+            Assert.Contains(spans, s => s.Kind == ActivityKind.Server && Path(s) == "/inventory.v1.InventoryService/ReserveStock");
+            Assert.Contains(spans, IsDatabase);
+
+            // The unsampled calls ended before the sampled one started, so their spans would be exported by now.
+            var others = system.AllSpans().Where(s => s.TraceId != root.TraceId).ToList();
+            Assert.True(others.Count == 0, $"Spans outside the sampled trace:\n{Describe(others)}");
+        }
+    }
+
     private static string Describe(IEnumerable<Activity> spans) => string.Join("\n", spans.Select(s =>
         $"{s.SpanId} <- {s.ParentSpanId} {s.Source.Name} {s.Kind} '{s.DisplayName}' {string.Join(", ", s.TagObjects.Select(t => $"{t.Key}={t.Value}"))}"));
 
@@ -321,7 +367,8 @@ file sealed class ObservedSystem : IAsyncDisposable
             ?? throw new InvalidOperationException("The test's activity source has no listener.");
     }
 
-    public static async Task<ObservedSystem> StartAsync(DatabaseProvider provider)
+    /// <param name="configure">Changes to both services' settings.</param>
+    public static async Task<ObservedSystem> StartAsync(DatabaseProvider provider, Action<Dictionary<string, string?>>? configure = null)
     {
         var inventoryDb = await TestDatabase.CreateAsync(provider);
         var ordersDb = await TestDatabase.CreateAsync(provider);
@@ -332,7 +379,7 @@ file sealed class ObservedSystem : IAsyncDisposable
 
         var inventory = await RunningService.StartAsync(
             Transport.Kestrel,
-            Verbose(inventoryDb.Settings("Inventory")),
+            Verbose(inventoryDb.Settings("Inventory"), configure),
             builder =>
             {
                 builder.AddServiceDefaults().AddInventory();
@@ -344,7 +391,7 @@ file sealed class ObservedSystem : IAsyncDisposable
                 return app.UseInventoryAsync();
             });
 
-        var ordersSettings = Verbose(ordersDb.Settings("Orders"));
+        var ordersSettings = Verbose(ordersDb.Settings("Orders"), configure);
         ordersSettings["Services:Inventory"] = inventory.Address.ToString();
         ordersSettings["Orders:ReconcileInterval"] = "01:00:00";
         var orders = await RunningService.StartAsync(
@@ -366,6 +413,10 @@ file sealed class ObservedSystem : IAsyncDisposable
 
     public async Task StockAsync(string sku, int available) =>
         await Inventory.UpsertItemAsync(new UpsertItemRequest { Sku = sku, Name = sku, Available = available }, cancellationToken: Ct);
+
+    /// <summary>Every span either service has exported so far, whatever its trace.</summary>
+    public IReadOnlyList<Activity> AllSpans() =>
+        _ordersSpans.Snapshot().Concat(_inventorySpans.Snapshot()).DistinctBy(s => s.SpanId).ToList();
 
     /// <summary>
     /// Spans of <paramref name="traceId"/> exported by either service (in one process each provider also sees the
@@ -409,9 +460,10 @@ file sealed class ObservedSystem : IAsyncDisposable
         await _inventoryDb.DisposeAsync();
     }
 
-    private static Dictionary<string, string?> Verbose(Dictionary<string, string?> settings)
+    private static Dictionary<string, string?> Verbose(Dictionary<string, string?> settings, Action<Dictionary<string, string?>>? configure)
     {
         settings["Serilog:MinimumLevel:Default"] = "Verbose";
+        configure?.Invoke(settings);
         return settings;
     }
 
