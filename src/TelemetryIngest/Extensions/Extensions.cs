@@ -23,6 +23,8 @@ public static class TelemetryIngestExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<TelemetryMetrics>();
         services.AddScoped<TelemetryStore>();
+        services.AddSingleton<BatchWriter>();
+        services.AddHostedService(provider => provider.GetRequiredService<BatchWriter>());
         return builder;
     }
 

@@ -9,7 +9,8 @@ using Microsoft.Extensions.Options;
 namespace Contoso.Retail.TelemetryIngest.Grpc;
 
 /// <summary>telemetry.v1.TelemetryIngestService: validates, hands points to the store, maps back.</summary>
-public sealed class TelemetryIngestGrpcService(TelemetryStore store, IOptions<TelemetryOptions> options, IHostApplicationLifetime lifetime)
+public sealed class TelemetryIngestGrpcService(
+    TelemetryStore store, BatchWriter batches, IOptions<TelemetryOptions> options, IHostApplicationLifetime lifetime)
     : TelemetryIngestService.TelemetryIngestServiceBase
 {
     /// <summary>Points per Query message; a chunk is also sent early once it reaches <see cref="QueryChunkBytes"/>.</summary>
@@ -54,7 +55,7 @@ public sealed class TelemetryIngestGrpcService(TelemetryStore store, IOptions<Te
                 var request = requestStream.Current;
                 TelemetryValidation.ValidateBatch(request);
                 var points = request.Points.Select(PointMapper.ToStored).ToList();
-                var stored = await store.StoreBatchAsync(request.BatchId, points, cancellationToken);
+                var stored = await batches.StoreAsync(request.BatchId, points, cancellationToken);
 
                 // Only after the commit: an acknowledged batch is one the device may drop.
                 await responseStream.WriteAsync(

@@ -1,3 +1,7 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+
 using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.TelemetryIngest.Data;
 
@@ -39,26 +43,65 @@ public sealed class PointTransaction : IAsyncDisposable
     }
 
     /// <summary>
-    /// Records <paramref name="batchId"/> as committed with <paramref name="points"/> points, before
-    /// any point is written. Returns null if it is new, else the point count of the earlier commit
-    /// (a concurrent send of the same batch waits here until the first one commits or rolls back).
+    /// Records each batch id as committed with its point count, in one statement, before any point is written.
+    /// Returns the ids that were committed before, with the point count of that earlier commit (a concurrent
+    /// transaction claiming the same id makes this wait until it commits or rolls back). Ids must be distinct.
     /// </summary>
-    public async Task<int?> ClaimBatchAsync(string batchId, int points, DateTime committedAt, CancellationToken cancellationToken)
+    public async Task<Dictionary<string, int>> ClaimBatchesAsync(
+        IReadOnlyList<(string BatchId, int Points)> batches, DateTime committedAt, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(batches);
         if (_writer is not null)
         {
-            throw new InvalidOperationException("Claim the batch before writing its points.");
+            throw new InvalidOperationException("Claim the batches before writing their points.");
         }
 
-        var inserted = await _db.Database.ExecuteSqlAsync(
-            $"INSERT INTO ingested_batches (batch_id, points, committed_at) VALUES ({batchId}, {points}, {committedAt}) ON CONFLICT (batch_id) DO NOTHING",
-            cancellationToken);
-        if (inserted == 1)
+        // Plain ADO.NET on the transaction's connection: one round trip, and none of EF Core's per-command work.
+        // The same SQL runs on PostgreSQL and SQLite (3.35+ for RETURNING).
+        var connection = _db.Database.GetDbConnection();
+        var transaction = _transaction.GetDbTransaction();
+        var inserted = new HashSet<string>(StringComparer.Ordinal);
+        await using (var insert = connection.CreateCommand())
         {
-            return null;
+            insert.Transaction = transaction;
+            var sql = new StringBuilder("INSERT INTO ingested_batches (batch_id, points, committed_at) VALUES ");
+            AddParameter(insert, "@at", committedAt);
+            for (var i = 0; i < batches.Count; i++)
+            {
+                sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@id{i}, @n{i}, @at)");
+                AddParameter(insert, $"@id{i}", batches[i].BatchId);
+                AddParameter(insert, $"@n{i}", batches[i].Points);
+            }
+
+            insert.CommandText = sql.Append(" ON CONFLICT (batch_id) DO NOTHING RETURNING batch_id").ToString();
+            await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                inserted.Add(reader.GetString(0));
+            }
         }
 
-        return await _db.IngestedBatches.Where(b => b.BatchId == batchId).Select(b => b.Points).SingleAsync(cancellationToken);
+        var earlier = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (inserted.Count == batches.Count)
+        {
+            return earlier;
+        }
+
+        var resent = batches.Select(b => b.BatchId).Where(id => !inserted.Contains(id)).ToList();
+        foreach (var stored in await _db.IngestedBatches.Where(b => resent.Contains(b.BatchId)).Select(b => new { b.BatchId, b.Points }).ToListAsync(cancellationToken))
+        {
+            earlier[stored.BatchId] = stored.Points;
+        }
+
+        return earlier;
+    }
+
+    private static void AddParameter(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
     }
 
     public async Task WriteAsync(IEnumerable<TelemetryPoint> points, CancellationToken cancellationToken)

@@ -13,6 +13,7 @@ public sealed class TelemetryMetrics
     private readonly Counter<long> _received;
     private readonly Counter<long> _committed;
     private readonly Counter<long> _discarded;
+    private readonly Histogram<int> _groupBatches;
 
     public TelemetryMetrics(IMeterFactory meterFactory)
     {
@@ -21,6 +22,9 @@ public sealed class TelemetryMetrics
         _received = meter.CreateCounter<long>("telemetry.points.received", "{point}", "Points written into an open transaction.");
         _committed = meter.CreateCounter<long>("telemetry.points.committed", "{point}", "Points committed and acknowledged.");
         _discarded = meter.CreateCounter<long>("telemetry.points.discarded", "{point}", "Points rolled back because their call or batch failed.");
+        _groupBatches = meter.CreateHistogram<int>(
+            "telemetry.commit.batches", "{batch}", "New StreamIngest batches written by one group commit.",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
     }
 
     public void Received(long points) => _received.Add(points);
@@ -28,4 +32,6 @@ public sealed class TelemetryMetrics
     public void Committed(long points) => _committed.Add(points);
 
     public void Discarded(long points) => _discarded.Add(points);
+
+    public void GroupCommitted(int batches) => _groupBatches.Record(batches);
 }
