@@ -4,6 +4,7 @@ using System.Diagnostics.Metrics;
 
 using Contoso.Retail.Contracts.Telemetry.V1;
 using Contoso.Retail.ServiceDefaults.Data;
+using Contoso.Retail.ServiceDefaults.Errors;
 using Contoso.Retail.TelemetryIngest.Data;
 using Contoso.Retail.TelemetryIngest.Ingestion;
 using Contoso.Retail.TestSupport;
@@ -107,6 +108,41 @@ public sealed class GroupCommitTests
 
         // The refused batch claimed nothing: sent again, correctly, it is new.
         Assert.Equal(new StoredBatch(2, false), await writer.StoreAsync("bad", Stored("dev-x", 2), Ct));
+    }
+
+    [Fact]
+    public async Task When_the_database_cannot_be_reached_a_group_fails_at_once_instead_of_batch_by_batch()
+    {
+        // SQLite answers "busy" after the connection's Default Timeout while another connection holds the write lock:
+        // a transient failure, like an unreachable server.
+        await using var db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
+        await using var service = await StartAsync(db, Transport.Kestrel, new Dictionary<string, string?>
+        {
+            ["Telemetry:IngestWriters"] = "1",
+            ["ConnectionStrings:Telemetry"] = db.ConnectionString + ";Default Timeout=2",
+        });
+        var writer = service.Services.GetRequiredService<BatchWriter>();
+
+        await using (await HoldBatchIdAsync(db, "held"))
+        {
+            var held = writer.StoreAsync("held", Stored("dev-h", 1), Ct);
+            await EventuallyAsync(() => writer.Writing == 1, "the writer to take the held batch");
+            var group = new[] { "g-1", "g-2", "g-3" }.Select(id => writer.StoreAsync(id, Stored(id, 2), Ct)).ToArray();
+            await EventuallyAsync(() => writer.Writing == 3, "the three queued batches to be taken as one group", seconds: 30);
+            var taken = System.Diagnostics.Stopwatch.StartNew();
+
+            foreach (var batch in group)
+            {
+                var failure = await Assert.ThrowsAnyAsync<Exception>(() => batch);
+                Assert.True(DependencyFailures.IsTransient(failure), failure.ToString());
+            }
+
+            // One busy wait for the group (2 s), not one more per batch (2 s + 3 x 2 s).
+            Assert.True(taken.Elapsed < TimeSpan.FromSeconds(5), $"the group took {taken.Elapsed.TotalSeconds:F1} s to fail");
+            Assert.True(DependencyFailures.IsTransient(await Assert.ThrowsAnyAsync<Exception>(() => held)));
+        }
+
+        Assert.Equal(0, await service.CountPointsAsync());
     }
 
     [Fact]

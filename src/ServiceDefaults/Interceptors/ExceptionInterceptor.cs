@@ -1,5 +1,6 @@
-using System.Data.Common;
 using System.Diagnostics;
+
+using Contoso.Retail.ServiceDefaults.Errors;
 
 using Grpc.Core;
 using Grpc.Core.Interceptors;
@@ -81,7 +82,7 @@ public sealed partial class ExceptionInterceptor(ILogger<ExceptionInterceptor> l
         }
 
         var traceId = Activity.Current?.TraceId.ToString() ?? context.GetHttpContext().TraceIdentifier;
-        if (IsTransientDependencyFailure(ex))
+        if (DependencyFailures.IsTransient(ex))
         {
             LogUnavailable(logger, ex, context.Method, traceId);
             return new RpcException(new Status(StatusCode.Unavailable, $"A dependency is unavailable; retry later. Trace id: {traceId}"));
@@ -95,23 +96,6 @@ public sealed partial class ExceptionInterceptor(ILogger<ExceptionInterceptor> l
 
         LogUnhandled(logger, ex, context.Method, traceId);
         return new RpcException(new Status(StatusCode.Internal, $"An internal error occurred. Trace id: {traceId}"));
-    }
-
-    /// <summary>
-    /// A database that cannot be reached, however it is wrapped: EF Core's execution strategy rethrows a transient
-    /// provider error as InvalidOperationException ("likely due to a transient failure") with the DbException inside.
-    /// </summary>
-    private static bool IsTransientDependencyFailure(Exception ex)
-    {
-        for (var current = ex; current is not null; current = current.InnerException)
-        {
-            if (current is DbException { IsTransient: true } or TimeoutException)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception in {GrpcMethod} (trace {TraceId})")]

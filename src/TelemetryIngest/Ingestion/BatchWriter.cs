@@ -16,8 +16,8 @@ public readonly record struct StoredBatch(int Points, bool Duplicate);
 /// stream) are written together in the next transaction, up to <see cref="TelemetryOptions.MaxPointsPerCommit"/>
 /// points, so a transaction's fixed cost (batch-id claim, COPY start, commit round trip and flush) is shared.
 /// Every batch is still claimed by its id in the transaction that writes its points, and its caller hears back
-/// only after that transaction has committed. If a group fails, each of its batches is retried alone, so one
-/// batch the database refuses cannot fail the others. On shutdown the batches already handed over are committed
+/// only after that transaction has committed. If a group fails for a reason other than an unreachable database,
+/// each of its batches is retried alone, so one batch the database refuses cannot fail the others. On shutdown the batches already handed over are committed
 /// before the writer stops; later ones are refused with UNAVAILABLE (nothing acknowledged, the device resends).
 /// </summary>
 public sealed partial class BatchWriter(
@@ -110,8 +110,9 @@ public sealed partial class BatchWriter(
                 group[i].Completion.TrySetResult(outcomes[i]);
             }
         }
-        catch (Exception ex) when (group.Count > 1)
+        catch (Exception ex) when (group.Count > 1 && !DependencyFailures.IsTransient(ex))
         {
+            // Possibly one batch the database refuses: find it by committing each alone.
             LogGroupFailed(ex, group.Count);
             foreach (var batch in group)
             {
@@ -120,7 +121,12 @@ public sealed partial class BatchWriter(
         }
         catch (Exception ex)
         {
-            group[0].Completion.TrySetException(ex);
+            // The database is unreachable (or the batch is alone): retrying one by one would only wait out a timeout
+            // per batch. The callers hear UNAVAILABLE and resend; a commit that did happen makes the resend a duplicate.
+            foreach (var batch in group)
+            {
+                batch.Completion.TrySetException(ex);
+            }
         }
     }
 
