@@ -98,7 +98,9 @@ RUN_HEADER = ("| run | ok/s | items/s | p50 ms | p90 ms | p99 ms | p99.9 ms | ma
 lines = []
 w = lines.append
 machine = open(os.path.join(OUT, "machine.txt"), encoding="utf-8").read().strip()
-settings = re.search(r"settings: duration (\d+)s warm-up (\d+)s repeats (\d+) \(peers (\d+)\) connections (\d+) concurrency (\d+)", machine)
+prime = re.search(r"settings: prime (\d+)s", machine)
+prime = prime.group(1) if prime else "0"
+settings = re.search(r"settings: (?:prime \d+s )?duration (\d+)s warm-up (\d+)s repeats (\d+) \(peers (\d+)\) connections (\d+) concurrency (\d+)", machine)
 duration, warmup, reps, peer_reps, conns, conc = (settings.groups() if settings else ("?",) * 6)
 
 w("# Benchmarks")
@@ -108,7 +110,7 @@ w("Every figure below comes from the one run described under *Machine*; ratios c
 w("the same core. Regenerate with:")
 w("")
 w("```")
-w("bench/run.sh            # ~10 minutes; BENCH_QUICK=1 bench/run.sh for a 2-minute smoke run")
+w("bench/run.sh            # ~13 minutes; BENCH_QUICK=1 bench/run.sh for a 2-minute smoke run")
 w("```")
 w("")
 w("## Machine")
@@ -129,7 +131,10 @@ w("")
 w(f"- Each server is started pinned to core 0 with `taskset -c 0` (so .NET sees one CPU, like a container with a")
 w(f"  1-CPU limit); every client (`bench/LoadGen`, `h2load`) is pinned to core 1. Release builds, loopback, h2c.")
 w(f"- Unary load: {conns} HTTP/2 connections x {conc} calls in flight (closed loop), {warmup} s warm-up then {duration} s")
-w(f"  measured; LoadGen records every call in an HdrHistogram. Scenario 1 is repeated {reps} times and scenario 6")
+w(f"  measured; before its first measurement every GetItem server gets {prime} s of unmeasured load (JIT tier-up on one")
+w("  busy core otherwise keeps a server speeding up for ~30 s, which skews interleaved comparisons; every .NET server")
+w("  also runs with `DOTNET_TC_CallCountingDelayMs=0` for the same reason, see the findings). LoadGen records")
+w(f"  every call in an HdrHistogram. Scenario 1 is repeated {reps} times and scenario 6")
 w(f"  {peer_reps} times, alternating the order of the servers; tables give each repeat and the median.")
 w("- *cores client / server* is CPU time over the measured window divided by wall time: a server at ~1.0 is")
 w("  saturating its core (the comparison is fair); a client at ~1.0 would mean the load generator is the limit.")
@@ -165,6 +170,14 @@ if bare and full:
     cpu_f = statistics.median([u for u in map(us_per_call, full) if u] or [0])
     w(f"| **median** | **{n(bmed)}** | **{n(fmed)}** | **{ratio:.2f}** | | | **{n(cpu_b, 1)}** | **{n(cpu_f, 1)}** | "
       f"**{(cpu_b / cpu_f if cpu_f else 0):.2f}** | | | |")
+    for prefix, setting in (("s1-sampled", "`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG=0.1`"),
+                            ("s1-nodb", "`Tracing:DatabaseCommands=false`")):
+        runs = repeats(prefix)
+        if runs:
+            vm, vmed = median_run(runs)
+            cpu_v = statistics.median([u for u in map(us_per_call, runs) if u] or [0])
+            w(f"| full, {setting} (median of {len(runs)}, interleaved) | | {n(vmed)} | **{vmed / bmed:.2f}** | | "
+              f"{vm['latencyMs']['p99']:.2f} | | {n(cpu_v, 1)} | {(cpu_b / cpu_v if cpu_v else 0):.2f} | | {cpu(vm)} | {vm.get('loadAverage', 0):.1f} |")
     pc2 = load("s1-full-pc2")
     if pc2:
         w(f"| full, `DOTNET_PROCESSOR_COUNT=2` (one run, informational) | | {n(pc2['throughput'])} | {pc2['throughput'] / bmed:.2f} | | "
@@ -289,18 +302,22 @@ else:
 # ---------------------------------------------------------------- scenario 3
 w("## 3. Telemetry ingest: StreamIngest vs raw Npgsql binary COPY (PostgreSQL)")
 w("")
-w("4 concurrent streams (StreamIngest: each batch sent, committed, acknowledged) against 4 connections doing")
-w("`BEGIN; COPY points ... FROM STDIN (FORMAT BINARY); COMMIT` with the same rows into the same table.")
+w("N concurrent streams (StreamIngest: each batch sent, committed, acknowledged; the service groups batches from")
+w("different streams into shared transactions) against N connections doing")
+w("`BEGIN; COPY points ... FROM STDIN (FORMAT BINARY); COMMIT` with the same rows into the same table. N = 4 unless")
+w("the row says otherwise.")
 w("")
-sizes = sorted({int(m.group(1)) for m in (re.search(r"s3-ingest-(\d+)\.json$", p) for p in glob.glob(os.path.join(RESULTS, "s3-ingest-*.json"))) if m})
-if sizes:
-    w("| batch size | StreamIngest points/s | p99 ms / batch | raw COPY points/s | p99 ms / batch | ingest / COPY | target >= 0.6 |")
-    w("|---:|---:|---:|---:|---:|---:|---|")
-    for size in sizes:
-        ing, cp = load(f"s3-ingest-{size}"), load(f"s3-copy-{size}")
+shapes = sorted({(int(m.group(1)), int(m.group(2) or 4)) for m in (re.search(r"s3-ingest-(\d+)(?:-c(\d+))?\.json$", p) for p in glob.glob(os.path.join(RESULTS, "s3-ingest-*.json"))) if m},
+                key=lambda shape: (shape[1], shape[0]))
+if shapes:
+    w("| batch size | streams | StreamIngest points/s | p99 ms / batch | raw COPY points/s | p99 ms / batch | ingest / COPY | target >= 0.6 |")
+    w("|---:|---:|---:|---:|---:|---:|---:|---|")
+    for size, streams in shapes:
+        suffix = "" if streams == 4 else f"-c{streams}"
+        ing, cp = load(f"s3-ingest-{size}{suffix}"), load(f"s3-copy-{size}{suffix}")
         if ing and cp and cp["itemsPerSecond"]:
             r = ing["itemsPerSecond"] / cp["itemsPerSecond"]
-            w(f"| {size:,} | {n(ing['itemsPerSecond'])} | {ing['latencyMs']['p99']:.1f} | {n(cp['itemsPerSecond'])} | {cp['latencyMs']['p99']:.1f} | "
+            w(f"| {size:,} | {streams} | {n(ing['itemsPerSecond'])} | {ing['latencyMs']['p99']:.1f} | {n(cp['itemsPerSecond'])} | {cp['latencyMs']['p99']:.1f} | "
               f"{r:.2f} | {'met' if r >= 0.6 else 'missed'} |")
     w("")
 else:

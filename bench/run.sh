@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs every benchmark and writes docs/benchmarks.md; the last line printed is the full-pipeline / bare ratio.
 #
-#   bench/run.sh                      # everything, ~10 minutes on a 2-core machine
+#   bench/run.sh                      # everything, ~13 minutes on a 2-core machine
 #   BENCH_QUICK=1 bench/run.sh        # smoke run: 2 s per measurement, one repeat, no micro-benchmarks
 #
 # Servers run pinned to core BENCH_SERVER_CPU (0), every client (loadgen, h2load) to BENCH_CLIENT_CPU (1), both
 # pinned from exec, so .NET sees one CPU as in a container with a 1-CPU limit. Release builds. Loopback only.
 # Every process the script starts is stopped when it ends, however it ends. Settings (environment variables):
 #   BENCH_DURATION=8 BENCH_WARMUP=3 BENCH_REPEATS=3 BENCH_PEER_REPEATS=2   seconds / repeats of each measurement
+#   BENCH_PRIME=10                                seconds of unmeasured GetItem load on each server before its first run
 #   BENCH_CONNECTIONS=4 BENCH_CONCURRENCY=64      unary load: HTTP/2 connections x calls in flight (loadgen and h2load)
 #   BENCH_PG="Host=127.0.0.1;Username=postgres;Password=postgres"   PostgreSQL for scenarios 2 and 3 (skipped if down)
 #   BENCH_SKIP_MICRO=1 BENCH_SKIP_PG=1 BENCH_SKIP_PEERS=1 BENCH_PC2=0 BENCH_INSTALL=0   leave parts out / never apt-get or npm
@@ -19,10 +20,10 @@ cd "$ROOT"
 
 QUICK=${BENCH_QUICK:-0}
 if [[ $QUICK == 1 ]]; then
-  DURATION=${BENCH_DURATION:-2}; WARMUP=${BENCH_WARMUP:-1}; REPEATS=${BENCH_REPEATS:-1}; PEER_REPEATS=${BENCH_PEER_REPEATS:-1}
+  DURATION=${BENCH_DURATION:-2}; WARMUP=${BENCH_WARMUP:-1}; REPEATS=${BENCH_REPEATS:-1}; PEER_REPEATS=${BENCH_PEER_REPEATS:-1}; PRIME=${BENCH_PRIME:-0}
   SKIP_MICRO=${BENCH_SKIP_MICRO:-1}
 else
-  DURATION=${BENCH_DURATION:-8}; WARMUP=${BENCH_WARMUP:-3}; REPEATS=${BENCH_REPEATS:-3}; PEER_REPEATS=${BENCH_PEER_REPEATS:-2}
+  DURATION=${BENCH_DURATION:-8}; WARMUP=${BENCH_WARMUP:-3}; REPEATS=${BENCH_REPEATS:-3}; PEER_REPEATS=${BENCH_PEER_REPEATS:-2}; PRIME=${BENCH_PRIME:-10}
   SKIP_MICRO=${BENCH_SKIP_MICRO:-0}
 fi
 SERVER_CPU=${BENCH_SERVER_CPU:-0}
@@ -96,9 +97,14 @@ now_ms() { date +%s%3N; }
 
 # Environment shared by the real services: "Test", which ServiceDefaults treats like Production (no per-call Debug
 # lines, no reflection, no detailed errors) except that it accepts the development signing key; no drain delay.
+# DOTNET_TC_CallCountingDelayMs=0: on one CPU the runtime waits 10x longer (1 s) before promoting hot methods from
+# quick tier-0 code, and restarts that wait while new methods keep being compiled; under saturating load a server
+# then ran tier-0 code for 30-60 s and went from ~1,700 to ~4,000 GetItem/s only after an idle pause (measured with
+# the bare server; see docs/benchmarks.md). Every .NET server here, bare and full alike, gets it.
 EXTRA_ENV=""   # more NAME=VALUE settings for the next service started (the processor-count variant)
 service_env() {
-  echo ASPNETCORE_ENVIRONMENT=Test Auth__DevSigningKey="$DEV_KEY" Shutdown__DrainDelay=00:00:00 DOTNET_NOLOGO=1 $EXTRA_ENV
+  echo ASPNETCORE_ENVIRONMENT=Test Auth__DevSigningKey="$DEV_KEY" Shutdown__DrainDelay=00:00:00 DOTNET_NOLOGO=1 \
+    DOTNET_TC_CallCountingDelayMs=0 $EXTRA_ENV
 }
 
 # start_inventory NAME PROVIDER: the real Inventory service (Program.cs, appsettings.json) on new ports.
@@ -172,9 +178,18 @@ wait_port() {
   echo "$name did not start; its log:"; tail -30 "$OUT/logs/$name.log"; exit 1
 }
 
-# unary LABEL URL [loadgen options...]: GetItem, closed loop, the standard unary load.
+# unary LABEL URL [loadgen options...]: GetItem, closed loop, the standard unary load. The first run against a server
+# is preceded by BENCH_PRIME seconds of unmeasured load: on one saturated core the JIT's background tier-up competes
+# with the requests, and without this a server kept getting faster over its first ~30 s (the first repeat measured
+# half of the third), which favoured whichever server was measured later.
+declare -A PRIMED=()
 unary() {
   local label=$1 url=$2; shift 2
+  if [[ -z ${PRIMED[$url]:-} && $PRIME -gt 0 ]]; then
+    lg run --scenario get-item --target "$url" --label "prime" --connections "$CONNECTIONS" --concurrency "$CONCURRENCY" \
+      --warmup 0s --duration "${PRIME}s" --no-progress "$@" >/dev/null 2>&1 || true
+    PRIMED[$url]=1
+  fi
   lg run --scenario get-item --target "$url" --label "$label" --connections "$CONNECTIONS" --concurrency "$CONCURRENCY" \
     --warmup "${WARMUP}s" --duration "${DURATION}s" --no-progress --json "$OUT/results/$label.json" "$@" | tail -1 || true
 }
@@ -258,23 +273,26 @@ log "machine"
   echo "h2load: $(h2load --version 2>/dev/null | head -1)"
   echo "postgresql: $(PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -Atqc 'show server_version' 2>/dev/null || echo unavailable)"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "settings: duration ${DURATION}s warm-up ${WARMUP}s repeats $REPEATS (peers $PEER_REPEATS) connections $CONNECTIONS concurrency $CONCURRENCY server cpu $SERVER_CPU client cpu $CLIENT_CPU"
+  echo "settings: prime ${PRIME}s duration ${DURATION}s warm-up ${WARMUP}s repeats $REPEATS (peers $PEER_REPEATS) connections $CONNECTIONS concurrency $CONCURRENCY server cpu $SERVER_CPU client cpu $CLIENT_CPU"
 } | tee "$OUT/machine.txt"
 
 # ---------------------------------------------------------------- scenario 1 (+5, +4 WatchStock): full vs bare
 log "scenario 1: GetItem, full pipeline vs bare grpc-dotnet (SQLite); startup and idle memory"
 start_inventory inventory Sqlite
 start_bench_server bare bare sqlite
+# The full pipeline with the two tracing settings users can turn down (README, "Logging, tracing and metrics"):
+# head sampling of 10% of new traces, and no database-command spans. Interleaved with the others in every repeat.
+EXTRA_ENV="OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1" start_inventory inventory-sampled Sqlite
+EXTRA_ENV="Tracing__DatabaseCommands=false" start_inventory inventory-nodb Sqlite; EXTRA_ENV=""
+declare -A S1_LABEL=([bare]=bare [inventory]=full [inventory-sampled]=sampled [inventory-nodb]=nodb)
 for r in $(seq 1 "$REPEATS"); do
-  if ((r % 2)); then order=(bare inventory); else order=(inventory bare); fi
+  if ((r % 2)); then order=(bare inventory inventory-sampled inventory-nodb); else order=(inventory-nodb inventory-sampled inventory bare); fi
   for name in "${order[@]}"; do
-    if [[ $name == inventory ]]; then
-      unary "s1-full-r$r" "${URLS[inventory]}" --dev-token --server-pid "${PIDS[inventory]}"
-    else
-      unary "s1-bare-r$r" "${URLS[bare]}" --server-pid "${PIDS[bare]}"
-    fi
+    auth=(); [[ $name != bare ]] && auth=(--dev-token)
+    unary "s1-${S1_LABEL[$name]}-r$r" "${URLS[$name]}" "${auth[@]}" --server-pid "${PIDS[$name]}"
   done
 done
+stop inventory-sampled; stop inventory-nodb
 # Informational: the same full pipeline told it has 2 CPUs (DOTNET_PROCESSOR_COUNT=2) while still pinned to one core.
 if [[ ${BENCH_PC2:-1} == 1 ]]; then
   EXTRA_ENV="DOTNET_PROCESSOR_COUNT=2" start_inventory inventory-pc2 Sqlite; EXTRA_ENV=""
@@ -349,12 +367,16 @@ if pg_ok; then
   log "scenario 3: telemetry StreamIngest vs raw binary COPY (PostgreSQL), batch sizes"
   pg_fresh bench_telemetry
   start_telemetry telemetry Postgres
-  for batch in 100 1000 5000; do
-    lg run --scenario stream-ingest --target "${URLS[telemetry]}" --dev-token --batch-size "$batch" --label "s3-ingest-$batch" \
-      --connections 1 --concurrency 4 --warmup 1s --duration "${DURATION}s" --no-progress --server-pid "${PIDS[telemetry]}" \
-      --json "$OUT/results/s3-ingest-$batch.json" | tail -1 || true
-    lg run --scenario pg-copy --pg "$PG;Database=bench_telemetry" --batch-size "$batch" --label "s3-copy-$batch" \
-      --concurrency 4 --warmup 1s --duration "${DURATION}s" --no-progress --json "$OUT/results/s3-copy-$batch.json" | tail -1 || true
+  # BATCH[xSTREAMS]: 4 streams (against 4 COPY connections) by default; 100-point batches also from 16, where the
+  # service's group commit has more batches to share a transaction.
+  for shape in 100 1000 5000 100x16; do
+    batch=${shape%x*}; streams=4; suffix=""
+    [[ $shape == *x* ]] && { streams=${shape#*x}; suffix="-c$streams"; }
+    lg run --scenario stream-ingest --target "${URLS[telemetry]}" --dev-token --batch-size "$batch" --label "s3-ingest-$batch$suffix" \
+      --connections 1 --concurrency "$streams" --warmup 1s --duration "${DURATION}s" --no-progress --server-pid "${PIDS[telemetry]}" \
+      --json "$OUT/results/s3-ingest-$batch$suffix.json" | tail -1 || true
+    lg run --scenario pg-copy --pg "$PG;Database=bench_telemetry" --batch-size "$batch" --label "s3-copy-$batch$suffix" \
+      --concurrency "$streams" --warmup 1s --duration "${DURATION}s" --no-progress --json "$OUT/results/s3-copy-$batch$suffix.json" | tail -1 || true
   done
 
   log "scenario 4: server streaming (telemetry Query, 10,000 points = 20 messages a call)"
