@@ -33,8 +33,20 @@ public sealed class ShutdownTests
         var ended = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(ct).WaitAsync(TimeSpan.FromMinutes(1), ct));
         await stopping.WaitAsync(TimeSpan.FromMinutes(1), ct);
 
-        Assert.Equal(StatusCode.Unavailable, ended.StatusCode);
-        Assert.Contains("shutting down", ended.Status.Detail, StringComparison.Ordinal);
+        // The service answers UNAVAILABLE. Rarely, on a loaded machine, the client instead sees the connection end before
+        // the trailers arrive (INTERNAL raised by the client itself, with the transport error attached) - the known
+        // shutdown race in docs/reliability.md. Either way nothing acknowledged is lost; a status the server sent
+        // must be UNAVAILABLE.
+        if (ended.StatusCode == StatusCode.Internal && ended.Status.DebugException is not null)
+        {
+            TestContext.Current.TestOutputHelper?.WriteLine($"Client-side INTERNAL (connection ended before trailers): {ended.Status.DebugException.Message}");
+        }
+        else
+        {
+            Assert.Equal(StatusCode.Unavailable, ended.StatusCode);
+            Assert.Contains("shutting down", ended.Status.Detail, StringComparison.Ordinal);
+        }
+
         Assert.Equal(("sensor-1-0", 10), (ack.BatchId, ack.AcceptedPoints));
         Assert.Equal(10, await service.CountPointsAsync("sensor-1"));
     }

@@ -13,7 +13,11 @@ public enum Fault
     /// <summary>Every chunk, either way, waits <see cref="FaultProxy.Delay"/> first.</summary>
     Delay,
 
-    /// <summary>Requests reach the server, but the first bytes back on a connection are dropped and the connection reset: the work is done, the answer lost.</summary>
+    /// <summary>
+    /// Requests reach the server, but the first response back on a connection (the chunk carrying an HTTP/2 HEADERS
+    /// frame of a stream) is dropped and the connection reset: the work is done, the answer lost. Connection-level
+    /// frames (SETTINGS, PING, WINDOW_UPDATE) still pass, so the requests get through first.
+    /// </summary>
     DropReplies,
 
     /// <summary>Nothing moves either way (held, like packets a dead route swallows, and delivered if the fault lifts); connections stay open.</summary>
@@ -227,6 +231,8 @@ public sealed class FaultProxy : IAsyncDisposable
     private async Task PumpAsync(Link link, Socket from, Socket to, bool toClient)
     {
         var buffer = new byte[16 * 1024];
+        // The server's side of an h2c connection is HTTP/2 frames from its first byte.
+        var frames = new Http2FrameScanner();
         try
         {
             while (true)
@@ -247,13 +253,14 @@ public sealed class FaultProxy : IAsyncDisposable
                     }
                 }
 
+                var carriesResponse = toClient && frames.ContainsStreamHeaders(buffer.AsSpan(0, read));
                 switch (_fault)
                 {
                     case Fault.Delay:
                         Interlocked.Increment(ref _delayedChunks);
                         await Task.Delay(Delay, _stop.Token);
                         break;
-                    case Fault.DropReplies when toClient:
+                    case Fault.DropReplies when carriesResponse:
                         Interlocked.Increment(ref _droppedReplies);
                         if (link.Abort())
                         {
@@ -272,6 +279,45 @@ public sealed class FaultProxy : IAsyncDisposable
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
         {
             link.Abort();
+        }
+    }
+
+    /// <summary>Follows HTTP/2 frame boundaries across chunks, to tell a stream's response HEADERS from connection frames.</summary>
+    private sealed class Http2FrameScanner
+    {
+        private const int HeaderLength = 9;
+        private const byte HeadersFrame = 0x1;
+        private readonly byte[] _header = new byte[HeaderLength];
+        private int _headerFilled;
+        private long _payloadLeft;
+
+        public bool ContainsStreamHeaders(ReadOnlySpan<byte> chunk)
+        {
+            var found = false;
+            while (!chunk.IsEmpty)
+            {
+                if (_payloadLeft > 0)
+                {
+                    var skip = (int)Math.Min(_payloadLeft, chunk.Length);
+                    _payloadLeft -= skip;
+                    chunk = chunk[skip..];
+                    continue;
+                }
+
+                var take = Math.Min(HeaderLength - _headerFilled, chunk.Length);
+                chunk[..take].CopyTo(_header.AsSpan(_headerFilled));
+                _headerFilled += take;
+                chunk = chunk[take..];
+                if (_headerFilled == HeaderLength)
+                {
+                    _headerFilled = 0;
+                    _payloadLeft = (_header[0] << 16) | (_header[1] << 8) | _header[2];
+                    var stream = ((_header[5] & 0x7F) << 24) | (_header[6] << 16) | (_header[7] << 8) | _header[8];
+                    found |= _header[3] == HeadersFrame && stream != 0;
+                }
+            }
+
+            return found;
         }
     }
 
