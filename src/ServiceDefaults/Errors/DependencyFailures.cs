@@ -13,14 +13,15 @@ public static class DependencyFailures
     /// A database that cannot be reached, however it is wrapped: EF Core's execution strategy rethrows a transient
     /// provider error as InvalidOperationException ("likely due to a transient failure") with the DbException inside.
     /// SQLite's "database is locked" (another writer held the lock past the busy timeout) counts too, though
-    /// Microsoft.Data.Sqlite does not mark it transient.
+    /// Microsoft.Data.Sqlite does not mark it transient, and so does a PostgreSQL transaction lost with its connection.
     /// </summary>
     public static bool IsTransient(Exception exception)
     {
         for (var current = exception; current is not null; current = current.InnerException)
         {
             if (current is DbException { IsTransient: true } or TimeoutException
-                or SqliteException { SqliteErrorCode: SqliteBusy or SqliteLocked })
+                or SqliteException { SqliteErrorCode: SqliteBusy or SqliteLocked }
+                || IsTransactionLostWithItsConnection(current))
             {
                 return true;
             }
@@ -28,4 +29,11 @@ public static class DependencyFailures
 
         return false;
     }
+
+    /// <summary>
+    /// Npgsql ends a transaction whose connection broke between two of its commands; the next command then fails with
+    /// this InvalidOperationException rather than a transient NpgsqlException (seen with PostgreSQL cut off mid-load).
+    /// </summary>
+    private static bool IsTransactionLostWithItsConnection(Exception exception) =>
+        exception is InvalidOperationException { Source: "Npgsql", Message: "Transaction is already completed" };
 }
