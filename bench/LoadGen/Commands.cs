@@ -25,8 +25,10 @@ public static class Commands
                             [--dev-token | --token JWT] [--dev-key BASE64] [--label NAME]
                             [--json FILE] [--markdown FILE] [--no-progress]
                             scenario options: --sku A,B (get-item, place-order), --messages N (watch-stock),
-                            --device ID (query), --batch-size N (stream-ingest, pg-copy), --pg CONNSTR (pg-copy)
-              prepare       --target URL --dev-token [--sku BENCH-1 --available N] [--watch-items N]
+                            --device ID (query), --batch-size N (stream-ingest, pg-copy), --pg CONNSTR (pg-copy),
+                            --ledger FILE (place-order: units acknowledged per SKU, for `ledger`)
+              ledger        --target INVENTORY_URL --dev-token --files A.json,B.json   reserved stock == acknowledged?
+              prepare       --target URL --dev-token [--sku BENCH-1,BENCH-2 --available N] [--watch-items N]
                             [--device ID --points N] (telemetry target)
               wait-serving  --target URL [--timeout 60s] [--since-unix-ms T]   prints ms until grpc.health.v1 SERVING
               grpc-body     --sku KB-001 --out FILE   a gRPC-framed GetItemRequest for h2load -d
@@ -66,7 +68,7 @@ public static class Commands
         ArgumentNullException.ThrowIfNull(args);
         var target = args.Required("target");
         var token = Channels.TokenFrom(args);
-        var sku = args.Get("sku");
+        var skus = args.List("sku", []);
         var available = args.Count("available", 1_000_000_000);
         var watchItems = args.Count("watch-items", 0);
         var device = args.Get("device");
@@ -76,7 +78,7 @@ public static class Commands
         using var channels = await Channels.OpenAsync(target, 1, token, cancellationToken);
         var options = channels.CallOptions.WithCancellationToken(cancellationToken);
         var inventory = new InventoryService.InventoryServiceClient(channels.For(0));
-        if (sku is not null)
+        foreach (var sku in skus)
         {
             await inventory.UpsertItemAsync(new UpsertItemRequest { Sku = sku, Name = "Benchmark item", Available = available }, options);
         }
@@ -119,6 +121,51 @@ public static class Commands
         return 0;
     }
 
+    /// <summary>
+    /// The PlaceOrder ledger: for every SKU in the --ledger files the place-order runs wrote, the units Inventory holds
+    /// reserved must equal the units of the orders acknowledged as CONFIRMED (plus, at most, the units of calls that
+    /// ended without an answer, which may or may not have been placed). Prints one line; exit 1 on a mismatch.
+    /// </summary>
+    public static async Task<int> LedgerAsync(Arguments args, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var target = args.Required("target");
+        var token = Channels.TokenFrom(args);
+        var files = args.List("files", []);
+        args.ThrowIfUnknown();
+
+        var ledger = new PlaceOrderLedger();
+        foreach (var file in files)
+        {
+            ledger.Add(PlaceOrderLedger.Read(file));
+        }
+
+        using var channels = await Channels.OpenAsync(target, 1, token, cancellationToken);
+        var inventory = new InventoryService.InventoryServiceClient(channels.For(0));
+        var options = channels.CallOptions.WithCancellationToken(cancellationToken);
+        var mismatches = new List<string>();
+        long acked = 0, reserved = 0, unknown = 0;
+        foreach (var (sku, units) in ledger.Acknowledged.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            var item = (await inventory.GetItemAsync(new GetItemRequest { Sku = sku }, options)).Item;
+            var open = ledger.Unanswered.GetValueOrDefault(sku);
+            acked += units;
+            reserved += item.Reserved;
+            unknown += open;
+            if (item.Reserved < units || item.Reserved > units + open)
+            {
+                mismatches.Add($"{sku}: reserved {item.Reserved}, acknowledged {units}, unanswered {open}");
+            }
+        }
+
+        var exact = mismatches.Count == 0 && reserved == acked;
+        Console.WriteLine(mismatches.Count > 0
+            ? $"ledger MISMATCH: {string.Join("; ", mismatches)}"
+            : $"ledger {(exact ? "exact" : "consistent")}: {ledger.Acknowledged.Count} SKUs, {reserved:N0} units reserved, " +
+              $"{acked:N0} acknowledged, {unknown:N0} in calls without an answer");
+        return mismatches.Count == 0 ? 0 : 1;
+    }
+
     /// <summary>Polls grpc.health.v1.Health/Check ("" = readiness) until SERVING; prints the milliseconds it took.</summary>
     public static async Task<int> WaitServingAsync(Arguments args, CancellationToken cancellationToken)
     {
@@ -131,16 +178,17 @@ public static class Commands
         var origin = since is { } unixMs ? DateTimeOffset.FromUnixTimeMilliseconds(unixMs) : DateTimeOffset.UtcNow;
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         var check = new Method<byte[], byte[]>(MethodType.Unary, "grpc.health.v1.Health", "Check", RawBytes, RawBytes);
-        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(target);
-        var invoker = channel.CreateCallInvoker();
         while (Stopwatch.GetTimestamp() < deadline)
         {
             try
             {
+                // A fresh channel per attempt: a reused one backs off between reconnects (up to seconds), so it
+                // would measure its own back-off rather than when the service started answering.
+                using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(target);
                 // HealthCheckRequest{service: ""} is empty; HealthCheckResponse{status: SERVING} is field 1 = 1.
                 using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 attempt.CancelAfter(TimeSpan.FromSeconds(2));
-                var response = await invoker.AsyncUnaryCall(check, null, new CallOptions(cancellationToken: attempt.Token), []);
+                var response = await channel.CreateCallInvoker().AsyncUnaryCall(check, null, new CallOptions(cancellationToken: attempt.Token), []);
                 if (response is [0x08, 0x01])
                 {
                     Console.WriteLine($"{(DateTimeOffset.UtcNow - origin).TotalMilliseconds:F0}");

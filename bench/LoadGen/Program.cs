@@ -14,6 +14,7 @@ try
     {
         "run" => await Commands.RunAsync(parsed, cancel.Token),
         "prepare" => await Commands.PrepareAsync(parsed, cancel.Token),
+        "ledger" => await Commands.LedgerAsync(parsed, cancel.Token),
         "wait-serving" => await Commands.WaitServingAsync(parsed, cancel.Token),
         "grpc-body" => await Commands.GrpcBodyAsync(parsed),
         "token" => Commands.Token(parsed),

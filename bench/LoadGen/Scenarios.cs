@@ -55,13 +55,14 @@ public static class Scenarios
         var batchSize = args.Count("batch-size", 1000);
         var device = args.Get("device", "bench-device-0");
         var token = Channels.TokenFrom(args);
+        var ledgerFile = name == "place-order" ? args.Get("ledger") : null;
         args.ThrowIfUnknown();
 
         var channels = await Channels.OpenAsync(options.Target, options.Connections, token, cancellationToken);
         return name switch
         {
             "get-item" => new GetItem(channels, skus),
-            "place-order" => new PlaceOrder(channels, skus),
+            "place-order" => new PlaceOrder(channels, skus, ledgerFile),
             "watch-stock" => new WatchStock(channels, messages),
             //#if (IncludeTelemetry)
             "query" => new Query(channels, device),
@@ -88,7 +89,7 @@ public static class Scenarios
 
         public abstract ValueTask<IWorker> CreateWorkerAsync(int index, CancellationToken cancellationToken);
 
-        public ValueTask DisposeAsync()
+        public virtual ValueTask DisposeAsync()
         {
             channels.Dispose();
             return ValueTask.CompletedTask;
@@ -117,27 +118,58 @@ public static class Scenarios
         }
     }
 
-    private sealed class PlaceOrder(Channels channels, IReadOnlyList<string> skus) : GrpcScenario(channels, "orders")
+    private sealed class PlaceOrder(Channels channels, IReadOnlyList<string> skus, string? ledgerFile) : GrpcScenario(channels, "orders")
     {
-        public override ValueTask<IWorker> CreateWorkerAsync(int index, CancellationToken cancellationToken) =>
-            ValueTask.FromResult<IWorker>(new Worker(new OrderService.OrderServiceClient(Channels.For(index)), skus, Channels.CallOptions, index));
+        private readonly PlaceOrderLedger _ledger = new();
 
-        private sealed class Worker(OrderService.OrderServiceClient client, IReadOnlyList<string> skus, CallOptions options, int index) : IWorker
+        public override ValueTask<IWorker> CreateWorkerAsync(int index, CancellationToken cancellationToken) =>
+            ValueTask.FromResult<IWorker>(new Worker(new OrderService.OrderServiceClient(Channels.For(index)), skus, Channels.CallOptions, index, _ledger));
+
+        public override ValueTask DisposeAsync()
         {
-            private int _next;
+            if (ledgerFile is not null)
+            {
+                _ledger.Write(ledgerFile);
+            }
+
+            return base.DisposeAsync();
+        }
+
+        private sealed class Worker(OrderService.OrderServiceClient client, IReadOnlyList<string> skus, CallOptions options, int index, PlaceOrderLedger ledger)
+            : IWorker
+        {
+            // Workers start at different SKUs, so with as many SKUs as workers no two share a row at first.
+            private readonly string _customer = $"bench-customer-{index}";
+            private int _next = index;
 
             public async ValueTask<long> ExecuteAsync(CancellationToken cancellationToken)
             {
+                var sku = skus[_next++ % skus.Count];
                 var request = new PlaceOrderRequest
                 {
                     RequestId = Guid.NewGuid().ToString(),
-                    CustomerId = $"bench-customer-{index}",
-                    Lines = { new OrderLine { Sku = skus[_next++ % skus.Count], Quantity = 1 } },
+                    CustomerId = _customer,
+                    Lines = { new OrderLine { Sku = sku, Quantity = 1 } },
                 };
-                var response = await client.PlaceOrderAsync(request, options.WithCancellationToken(cancellationToken));
-                return response.Order.Status == OrderStatus.Confirmed
-                    ? 1
-                    : throw new RpcException(new Status(StatusCode.FailedPrecondition, $"Order {response.Order.Status}"));
+                PlaceOrderResponse response;
+                try
+                {
+                    response = await client.PlaceOrderAsync(request, options.WithCancellationToken(cancellationToken));
+                }
+                catch (Exception ex) when (ex is not RpcException { StatusCode: StatusCode.FailedPrecondition })
+                {
+                    // No answer: the order may or may not have been placed.
+                    ledger.Unanswered.AddOrUpdate(sku, 1, (_, units) => units + 1);
+                    throw;
+                }
+
+                if (response.Order.Status != OrderStatus.Confirmed)
+                {
+                    throw new RpcException(new Status(StatusCode.FailedPrecondition, $"Order {response.Order.Status}"));
+                }
+
+                ledger.Acknowledged.AddOrUpdate(sku, 1, (_, units) => units + 1);
+                return 1;
             }
 
             public ValueTask DisposeAsync() => ValueTask.CompletedTask;

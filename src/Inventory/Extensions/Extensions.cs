@@ -19,7 +19,7 @@ public static class InventoryExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new StockChangeFeed(watchBufferSize));
         builder.Services.AddSingleton<InventoryMetrics>();
-        builder.Services.AddScoped<Warehouse>();
+        builder.Services.AddSingleton<Warehouse>();
         return builder;
     }
 

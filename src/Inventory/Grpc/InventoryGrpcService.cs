@@ -1,6 +1,7 @@
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Inventory.Data;
 using Contoso.Retail.Inventory.Model;
+using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.ServiceDefaults.Errors;
 
 using Grpc.Core;
@@ -12,6 +13,7 @@ namespace Contoso.Retail.Inventory.Grpc;
 /// <summary>inventory.v1.InventoryService: validates, calls the domain, maps back.</summary>
 public sealed class InventoryGrpcService(
     InventoryDbContext db,
+    ReadConnections reads,
     Warehouse warehouse,
     StockChangeFeed feed,
     IHostApplicationLifetime lifetime) : InventoryService.InventoryServiceBase
@@ -21,7 +23,7 @@ public sealed class InventoryGrpcService(
     public override async Task<GetItemResponse> GetItem(GetItemRequest request, ServerCallContext context)
     {
         RequestValidation.Validate(request);
-        var item = await db.Items.AsNoTracking().SingleOrDefaultAsync(i => i.Sku == request.Sku, context.CancellationToken)
+        var item = await reads.FindItemAsync(request.Sku, context.CancellationToken)
             ?? throw RpcErrors.NotFound(ItemResource, request.Sku);
         return new GetItemResponse { Item = item.ToWire() };
     }

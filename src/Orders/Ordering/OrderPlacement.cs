@@ -17,6 +17,7 @@ namespace Contoso.Retail.Orders.Ordering;
 /// </summary>
 public sealed class OrderPlacement(
     OrdersDbContext db,
+    GroupCommit<OrdersDbContext> writes,
     InventoryService.InventoryServiceClient inventory,
     TimeProvider clock,
     OrderMetrics metrics)
@@ -52,15 +53,17 @@ public sealed class OrderPlacement(
         // Write first: the row (unique request id) is what makes concurrent duplicates converge on one order.
         var now = clock.UtcNowForStorage();
         var order = Order.Create(request, Guid.CreateVersion7(clock.GetUtcNow()).ToString("D"), now);
-        db.Orders.Add(order);
         try
         {
-            await db.SaveChangesAsync(cancellationToken);
-            return order;
+            return await writes.RunAsync(async unit =>
+            {
+                unit.Orders.Add(order);
+                await unit.SaveChangesAsync();
+                return order;
+            }, cancellationToken);
         }
         catch (DbUpdateException ex) when (ex.IsUniqueViolation())
         {
-            db.ChangeTracker.Clear();
             var winner = await FindByRequestAsync(request.RequestId, cancellationToken)
                 ?? throw new InvalidOperationException($"Request {request.RequestId} collided but its order cannot be read.", ex);
             return SameRequestOrThrow(winner, request);
@@ -110,24 +113,23 @@ public sealed class OrderPlacement(
         return Settled(await SaveOrReloadAsync(order, cancellationToken));
     }
 
-    /// <summary>Saves a transition; if another writer moved the order first, returns the order as they left it.</summary>
+    /// <summary>Saves a transition out of PENDING; if another writer moved the order first, returns the order as they left it.</summary>
     private async Task<Order> SaveOrReloadAsync(Order order, CancellationToken cancellationToken)
     {
-        try
-        {
-            await db.SaveChangesAsync(cancellationToken);
-            return order;
-        }
-        catch (DbUpdateConcurrencyException)
-        {
-            db.ChangeTracker.Clear();
-            return await db.Orders.AsNoTracking().Include(o => o.Lines)
-                .SingleAsync(o => o.Id == order.Id, cancellationToken);
-        }
+        var saved = await writes.RunAsync(unit => unit.Orders
+            .Where(o => o.Id == order.Id && o.Status == OrderStatus.Pending)
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(o => o.Status, order.Status)
+                .SetProperty(o => o.StatusReason, order.StatusReason)
+                .SetProperty(o => o.RejectionDetails, order.RejectionDetails)
+                .SetProperty(o => o.UpdatedAt, order.UpdatedAt)), cancellationToken);
+        return saved == 1
+            ? order
+            : await db.Orders.AsNoTracking().Include(o => o.Lines).SingleAsync(o => o.Id == order.Id, cancellationToken);
     }
 
     private Task<Order?> FindByRequestAsync(string requestId, CancellationToken cancellationToken) =>
-        db.Orders.Include(o => o.Lines).SingleOrDefaultAsync(o => o.RequestId == requestId, cancellationToken);
+        db.Orders.AsNoTracking().Include(o => o.Lines).SingleOrDefaultAsync(o => o.RequestId == requestId, cancellationToken);
 
     private static Order SameRequestOrThrow(Order existing, OrderRequest request) =>
         existing.IsSameRequest(request)

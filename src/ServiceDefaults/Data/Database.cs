@@ -54,6 +54,8 @@ public static class Database
         }
 
         services.AddSingleton(new DatabaseSettings(provider, connectionString));
+        services.AddSingleton<ReadConnections>();
+        services.AddSingleton<GroupCommit<TContext>>();
         services.AddHealthChecks().AddDbContextCheck<TContext>("database", tags: [Health.ReadyTag]);
         return builder;
     }

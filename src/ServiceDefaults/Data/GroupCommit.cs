@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+
+using Contoso.Retail.ServiceDefaults.Errors;
+
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+using OpenTelemetry;
+
+namespace Contoso.Retail.ServiceDefaults.Data;
+
+/// <summary>
+/// Group commit for short write transactions. Units queued while one transaction commits run together in the next,
+/// each in its own savepoint, so concurrent callers share one durable commit (a synchronous write costs ~4.6 ms on
+/// the benchmark disk) instead of queueing for one each. A unit that throws is rolled back alone and its caller gets
+/// the exception; callers hear back only after the commit holding their unit. One writer per database and process:
+/// SQLite admits one writer anyway (so in-process writers never wait on its busy lock), and one process's groups
+/// cannot deadlock each other on PostgreSQL.
+/// </summary>
+public sealed partial class GroupCommit<TContext> : IAsyncDisposable
+    where TContext : DbContext
+{
+    /// <summary>PostgreSQL keeps the first 64 subtransactions (savepoints) of a transaction in shared memory.</summary>
+    public const int MaxUnitsPerCommit = 48;
+
+    private const string Savepoint = "unit";
+
+    private readonly Channel<IUnit> _queue = Channel.CreateUnbounded<IUnit>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly IServiceScopeFactory _scopes;
+    private readonly ILogger _logger;
+    private readonly Task _writer;
+
+    public GroupCommit(IServiceScopeFactory scopes, ILogger<GroupCommit<TContext>> logger)
+    {
+        _scopes = scopes;
+        _logger = logger;
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="unit"/> in the next group and returns once that group has committed. The unit gets the
+    /// group's context (its change tracker cleared after each unit) and no cancellation: once queued it runs, so
+    /// cancelling only stops the wait. A unit may run twice if its group fails; it must read before it writes.
+    /// </summary>
+    public Task<T> RunAsync<T>(Func<TContext, Task<T>> unit, CancellationToken cancellationToken)
+    {
+        var pending = new Unit<T>(unit, Activity.Current);
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            throw RpcErrors.Unavailable("The server is shutting down; retry on another instance.");
+        }
+
+        return pending.Completion.Task.WaitAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Queued units still commit; later ones are refused.
+        _queue.Writer.TryComplete();
+        await _writer;
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var group = new List<IUnit>(MaxUnitsPerCommit);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            while (group.Count < MaxUnitsPerCommit && _queue.Reader.TryRead(out var next))
+            {
+                group.Add(next);
+            }
+
+            await CommitAsync(group);
+            group.Clear();
+        }
+    }
+
+    private async Task CommitAsync(List<IUnit> group)
+    {
+        try
+        {
+            await RunGroupAsync(group);
+            foreach (var unit in group)
+            {
+                unit.Complete();
+            }
+        }
+        catch (Exception ex) when (group.Count > 1 && !DependencyFailures.IsTransient(ex))
+        {
+            // A commit the database refused as a whole: find out which unit it was by running each alone.
+            LogGroupFailed(_logger, ex, group.Count);
+            foreach (var unit in group)
+            {
+                await CommitAsync([unit]);
+            }
+        }
+        catch (Exception ex)
+        {
+            // Unreachable database: no point trying each unit alone. A commit that did happen is seen by a retry.
+            foreach (var unit in group)
+            {
+                unit.Fail(ex);
+            }
+        }
+    }
+
+    private async Task RunGroupAsync(List<IUnit> group)
+    {
+        await using var scope = _scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<TContext>();
+        db.Database.AutoSavepointsEnabled = false;
+        var alone = group.Count == 1;
+
+        IDbContextTransaction transaction;
+        using (SuppressInstrumentationScope.Begin())
+        {
+            transaction = await db.Database.BeginTransactionAsync();
+        }
+
+        await using (transaction)
+        {
+            foreach (var unit in group)
+            {
+                // The unit's commands belong to its caller's trace.
+                Activity.Current = unit.Caller;
+                try
+                {
+                    if (!alone)
+                    {
+                        await transaction.CreateSavepointAsync(Savepoint);
+                    }
+
+                    await unit.RunAsync(db);
+                    if (!alone)
+                    {
+                        await transaction.ReleaseSavepointAsync(Savepoint);
+                    }
+                }
+                catch (Exception ex) when (!DependencyFailures.IsTransient(ex))
+                {
+                    unit.Failed(ex);
+                    if (alone)
+                    {
+                        return;
+                    }
+
+                    await transaction.RollbackToSavepointAsync(Savepoint);
+                }
+                finally
+                {
+                    Activity.Current = null;
+                    db.ChangeTracker.Clear();
+                }
+            }
+
+            using (SuppressInstrumentationScope.Begin())
+            {
+                await transaction.CommitAsync();
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A group commit of {Units} units failed; committing each alone")]
+    private static partial void LogGroupFailed(ILogger logger, Exception exception, int units);
+
+    private interface IUnit
+    {
+        Activity? Caller { get; }
+
+        Task RunAsync(TContext db);
+
+        /// <summary>The unit threw and was rolled back; its caller gets <paramref name="exception"/> once the group ends.</summary>
+        void Failed(Exception exception);
+
+        /// <summary>The group committed: the caller gets the unit's result (or the exception it threw).</summary>
+        void Complete();
+
+        /// <summary>The group did not commit.</summary>
+        void Fail(Exception exception);
+    }
+
+    private sealed class Unit<T>(Func<TContext, Task<T>> work, Activity? caller) : IUnit
+    {
+        private T? _result;
+        private Exception? _failure;
+
+        // Continuations run off the writer, so a slow caller cannot hold up the next group.
+        public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Activity? Caller { get; } = caller;
+
+        public async Task RunAsync(TContext db)
+        {
+            _failure = null;
+            _result = await work(db);
+        }
+
+        public void Failed(Exception exception) => _failure = exception;
+
+        public void Complete()
+        {
+            if (_failure is null)
+            {
+                Completion.TrySetResult(_result!);
+            }
+            else
+            {
+                Completion.TrySetException(_failure);
+            }
+        }
+
+        public void Fail(Exception exception) => Completion.TrySetException(exception);
+    }
+}
