@@ -20,14 +20,16 @@ ARG DOTNET_VERSION=10.0
 
 # ---- restore: only what decides the packages, so these layers are reused until a project file changes
 FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION}-noble AS restore
+# Restored for the target architecture too (ReadyToRun below), so every project's assets agree.
+ARG TARGETARCH
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY src/Contracts/Contracts.csproj src/Contracts/
 COPY src/ServiceDefaults/ServiceDefaults.csproj src/ServiceDefaults/
 COPY deploy/docker/HealthProbe/HealthProbe.csproj deploy/docker/HealthProbe/
 RUN --mount=type=cache,id=nuget,target=/root/.nuget/packages \
-    dotnet restore src/ServiceDefaults/ServiceDefaults.csproj \
-    && dotnet restore deploy/docker/HealthProbe/HealthProbe.csproj
+    dotnet restore src/ServiceDefaults/ServiceDefaults.csproj -a "$TARGETARCH" \
+    && dotnet restore deploy/docker/HealthProbe/HealthProbe.csproj -a "$TARGETARCH"
 
 # ---- sources every service shares (contracts, service defaults) and the health probe every image carries
 FROM restore AS sources
@@ -55,18 +57,22 @@ USER 1654:1654
 
 # Each service: restore its project (cached until a project file changes), add the sources, publish without the
 # development settings (the development signing key stays out of every image), copy only the output to runtime.
+# ReadyToRun (precompiled code for the target architecture) roughly halves the time to first SERVING on one core.
 
 # ---- inventory
 FROM restore AS inventory-restore
+ARG TARGETARCH
 COPY src/Inventory/Inventory.csproj src/Inventory/
 RUN --mount=type=cache,id=nuget,target=/root/.nuget/packages \
-    dotnet restore src/Inventory/Inventory.csproj
+    dotnet restore src/Inventory/Inventory.csproj -a "$TARGETARCH"
 
 FROM inventory-restore AS inventory-publish
+ARG TARGETARCH
 COPY --from=sources /src/ ./
 COPY src/Inventory/ src/Inventory/
 RUN --mount=type=cache,id=nuget,target=/root/.nuget/packages \
     dotnet publish src/Inventory/Inventory.csproj -c Release --no-restore -o /out/app -p:UseAppHost=false \
+    -a "$TARGETARCH" --self-contained false -p:PublishReadyToRun=true \
     && rm -f /out/app/appsettings.Development.json
 
 FROM runtime AS inventory
@@ -75,15 +81,18 @@ ENTRYPOINT ["dotnet", "Contoso.Retail.Inventory.dll"]
 
 # ---- orders
 FROM restore AS orders-restore
+ARG TARGETARCH
 COPY src/Orders/Orders.csproj src/Orders/
 RUN --mount=type=cache,id=nuget,target=/root/.nuget/packages \
-    dotnet restore src/Orders/Orders.csproj
+    dotnet restore src/Orders/Orders.csproj -a "$TARGETARCH"
 
 FROM orders-restore AS orders-publish
+ARG TARGETARCH
 COPY --from=sources /src/ ./
 COPY src/Orders/ src/Orders/
 RUN --mount=type=cache,id=nuget,target=/root/.nuget/packages \
     dotnet publish src/Orders/Orders.csproj -c Release --no-restore -o /out/app -p:UseAppHost=false \
+    -a "$TARGETARCH" --self-contained false -p:PublishReadyToRun=true \
     && rm -f /out/app/appsettings.Development.json
 
 FROM runtime AS orders
@@ -93,15 +102,18 @@ ENTRYPOINT ["dotnet", "Contoso.Retail.Orders.dll"]
 #if (IncludeTelemetry)
 # ---- telemetry-ingest
 FROM restore AS telemetry-ingest-restore
+ARG TARGETARCH
 COPY src/TelemetryIngest/TelemetryIngest.csproj src/TelemetryIngest/
 RUN --mount=type=cache,id=nuget,target=/root/.nuget/packages \
-    dotnet restore src/TelemetryIngest/TelemetryIngest.csproj
+    dotnet restore src/TelemetryIngest/TelemetryIngest.csproj -a "$TARGETARCH"
 
 FROM telemetry-ingest-restore AS telemetry-ingest-publish
+ARG TARGETARCH
 COPY --from=sources /src/ ./
 COPY src/TelemetryIngest/ src/TelemetryIngest/
 RUN --mount=type=cache,id=nuget,target=/root/.nuget/packages \
     dotnet publish src/TelemetryIngest/TelemetryIngest.csproj -c Release --no-restore -o /out/app -p:UseAppHost=false \
+    -a "$TARGETARCH" --self-contained false -p:PublishReadyToRun=true \
     && rm -f /out/app/appsettings.Development.json
 
 FROM runtime AS telemetry-ingest

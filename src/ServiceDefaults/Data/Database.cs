@@ -13,8 +13,8 @@ public enum DatabaseProvider
     Postgres,
 }
 
-/// <summary>Which database a service talks to, as resolved from configuration at startup.</summary>
-public sealed record DatabaseSettings(DatabaseProvider Provider, string ConnectionString);
+/// <summary>Which database a service talks to, as resolved from configuration at startup, and its provider's context type.</summary>
+public sealed record DatabaseSettings(DatabaseProvider Provider, string ConnectionString, Type? ContextType = null);
 
 public static class Database
 {
@@ -53,10 +53,11 @@ public static class Database
             services.AddScoped<TContext>(sp => sp.GetRequiredService<TPostgresContext>());
         }
 
-        services.AddSingleton(new DatabaseSettings(provider, connectionString));
+        var contextType = provider == DatabaseProvider.Sqlite ? typeof(TSqliteContext) : typeof(TPostgresContext);
+        services.AddSingleton(new DatabaseSettings(provider, connectionString, contextType));
         services.AddSingleton<ReadConnections>();
         services.AddSingleton<GroupCommit<TContext>>();
-        services.AddHealthChecks().AddDbContextCheck<TContext>("database", tags: [Health.ReadyTag]);
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: [Health.ReadyTag]);
         return builder;
     }
 
@@ -69,13 +70,38 @@ public static class Database
             return;
         }
 
-        await using var scope = app.Services.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<TContext>();
-        await db.Database.MigrateAsync(cancellationToken);
-        if (db.Database.IsSqlite())
+        // EF Core's first context (its services and the model) costs ~0.4 s on one core: a restart with nothing to
+        // migrate reads the history table directly, answers at once, and builds the model in the background.
+        var settings = app.Services.GetRequiredService<DatabaseSettings>();
+        var reads = app.Services.GetRequiredService<ReadConnections>();
+        if (await Migrations.PendingAsync(settings, reads, cancellationToken))
+        {
+            await using var scope = app.Services.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<TContext>().Database.MigrateAsync(cancellationToken);
+        }
+        else
+        {
+            app.Lifetime.ApplicationStarted.Register(() => _ = Task.Run(() => WarmUpAsync<TContext>(app.Services)));
+        }
+
+        if (settings.Provider == DatabaseProvider.Sqlite)
         {
             // WAL lets readers (queries, streams) proceed while a writer commits.
-            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+            await reads.ExecuteAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+        }
+    }
+
+    private static async Task WarmUpAsync<TContext>(IServiceProvider services)
+        where TContext : DbContext
+    {
+        try
+        {
+            await using var scope = services.CreateAsyncScope();
+            _ = scope.ServiceProvider.GetRequiredService<TContext>().Model;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Only a head start: the first write builds the model if this could not.
         }
     }
 

@@ -57,6 +57,27 @@ public sealed class ReadConnections(DatabaseSettings database, IConfiguration co
         }
     }
 
+    /// <summary>Runs one statement without parameters, ignoring what it returns.</summary>
+    public Task ExecuteAsync(string sql, CancellationToken cancellationToken) =>
+        ReadAsync(sql, sql, static async (connection, sql, cancellationToken) =>
+        {
+            await using var reader = await connection.ExecuteReaderAsync(connection.Command(sql), cancellationToken);
+            return true;
+        }, cancellationToken);
+
+    /// <summary>
+    /// Whether a new connection (from the provider's own pool, not one held here) opens and answers: a held SQLite
+    /// connection keeps reading a database file that was moved or deleted, so it would not notice the file is gone.
+    /// </summary>
+    public async Task<bool> CanConnectAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = NewConnection();
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1";
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
     public void Dispose()
     {
         _disposed = true;
@@ -68,9 +89,7 @@ public sealed class ReadConnections(DatabaseSettings database, IConfiguration co
 
     private async Task<ReadConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        DbConnection connection = database.Provider == DatabaseProvider.Sqlite
-            ? new SqliteConnection(database.ConnectionString)
-            : new NpgsqlConnection(database.ConnectionString);
+        var connection = NewConnection();
         try
         {
             await connection.OpenAsync(cancellationToken);
@@ -82,6 +101,10 @@ public sealed class ReadConnections(DatabaseSettings database, IConfiguration co
             throw;
         }
     }
+
+    private DbConnection NewConnection() => database.Provider == DatabaseProvider.Sqlite
+        ? new SqliteConnection(database.ConnectionString)
+        : new NpgsqlConnection(database.ConnectionString);
 
     private void Return(ReadConnection connection)
     {
