@@ -57,6 +57,26 @@ public sealed class ReadConnections(DatabaseSettings database, IConfiguration co
         }
     }
 
+    /// <summary>
+    /// An open connection for a read that streams its rows (a server-streaming call): it goes back to the pool only if
+    /// <see cref="ReadLease.Completed"/> was called, so one abandoned mid-read is closed rather than reused.
+    /// </summary>
+    public async Task<ReadLease> RentAsync(string operation, CancellationToken cancellationToken)
+    {
+        var activity = _traced ? Source.StartActivity(operation, ActivityKind.Client) : null;
+        activity?.SetTag("db.system.name", _system);
+        try
+        {
+            var connection = _idle.TryTake(out var idle) ? idle : await OpenAsync(cancellationToken);
+            return new ReadLease(this, connection, activity);
+        }
+        catch
+        {
+            activity?.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Runs one statement without parameters, ignoring what it returns.</summary>
     public Task ExecuteAsync(string sql, CancellationToken cancellationToken) =>
         ReadAsync(sql, sql, static async (connection, sql, cancellationToken) =>
@@ -105,6 +125,18 @@ public sealed class ReadConnections(DatabaseSettings database, IConfiguration co
     private DbConnection NewConnection() => database.Provider == DatabaseProvider.Sqlite
         ? new SqliteConnection(database.ConnectionString)
         : new NpgsqlConnection(database.ConnectionString);
+
+    internal void Release(ReadConnection connection, bool reusable)
+    {
+        if (reusable)
+        {
+            Return(connection);
+        }
+        else
+        {
+            connection.Dispose();
+        }
+    }
 
     private void Return(ReadConnection connection)
     {
@@ -165,5 +197,22 @@ public sealed class ReadConnection(DbConnection connection) : IDisposable
         }
 
         connection.Dispose();
+    }
+}
+
+/// <summary>A connection rented from <see cref="ReadConnections"/> for one streaming read.</summary>
+public sealed class ReadLease(ReadConnections owner, ReadConnection connection, Activity? activity) : IDisposable
+{
+    private bool _completed;
+
+    public ReadConnection Connection => connection;
+
+    /// <summary>The read ran to its end: the connection can serve the next one.</summary>
+    public void Completed() => _completed = true;
+
+    public void Dispose()
+    {
+        owner.Release(connection, _completed);
+        activity?.Dispose();
     }
 }

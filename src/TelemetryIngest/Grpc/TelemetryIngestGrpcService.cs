@@ -75,13 +75,14 @@ public sealed class TelemetryIngestGrpcService(
     {
         TelemetryValidation.ValidateQuery(request);
         var cancellationToken = context.CancellationToken;
-        var points = store.Query(request.DeviceId, request.Metric, request.StartTime.ToDateTime(), request.EndTime.ToDateTime(), request.Limit);
+        var points = store.Query(request.DeviceId, request.Metric, request.StartTime.ToDateTime(), request.EndTime.ToDateTime(), request.Limit, cancellationToken);
 
         var chunk = new QueryResponse();
         var chunkBytes = 0;
+        var labels = new LabelsCache();
         await foreach (var point in points.WithCancellation(cancellationToken))
         {
-            var wire = PointMapper.ToWire(point);
+            var wire = PointMapper.ToWire(point, labels);
             chunk.Points.Add(wire);
             chunkBytes += wire.CalculateSize();
             if (chunk.Points.Count == QueryChunkPoints || chunkBytes >= QueryChunkBytes)

@@ -24,7 +24,10 @@ public static class PointMapper
         };
     }
 
-    public static Point ToWire(TelemetryPoint point)
+    public static Point ToWire(TelemetryPoint point) => ToWire(point, new LabelsCache());
+
+    /// <summary>As <see cref="ToWire(TelemetryPoint)"/>; a device's points mostly repeat one labels object, parsed once.</summary>
+    public static Point ToWire(TelemetryPoint point, LabelsCache labels)
     {
         ArgumentNullException.ThrowIfNull(point);
         var wire = new Point
@@ -37,9 +40,27 @@ public static class PointMapper
         };
         if (point.Labels is not null)
         {
-            wire.Labels.Add(JsonSerializer.Deserialize<Dictionary<string, string>>(point.Labels));
+            wire.Labels.Add(labels.Parse(point.Labels));
         }
 
         return wire;
+    }
+}
+
+/// <summary>The last labels JSON seen and its parsed form.</summary>
+public sealed class LabelsCache
+{
+    private string? _json;
+    private Dictionary<string, string> _parsed = [];
+
+    public Dictionary<string, string> Parse(string json)
+    {
+        if (!string.Equals(json, _json, StringComparison.Ordinal))
+        {
+            _parsed = JsonSerializer.Deserialize<Dictionary<string, string>>(json) ?? [];
+            _json = json;
+        }
+
+        return _parsed;
     }
 }
