@@ -87,6 +87,7 @@ wait_serving() {
     echo "$name did not become SERVING; its log:"; tail -30 "$OUT/logs/$name.log"; exit 1
   fi
   echo "$name SERVING after $ms ms"
+  [[ -z ${RECORD_STARTUP:-} ]] && return 0
   sleep 2
   local rss
   rss=$(awk '/VmRSS/ {print $2}' "/proc/${PIDS[$name]}/status")
@@ -101,23 +102,26 @@ now_ms() { date +%s%3N; }
 # quick tier-0 code, and restarts that wait while new methods keep being compiled; under saturating load a server
 # then ran tier-0 code for 30-60 s and went from ~1,700 to ~4,000 GetItem/s only after an idle pause (measured with
 # the bare server; see docs/benchmarks.md). Every .NET server here, bare and full alike, gets it.
+# The shipped services run as the Dockerfile publishes them (ReadyToRun, see "build") and with no runtime knob the
+# images do not set; the reference servers (BenchServer, the Greeter) are built with `dotnet build` and get the knob.
 EXTRA_ENV=""   # more NAME=VALUE settings for the next service started (the processor-count variant)
 service_env() {
-  echo ASPNETCORE_ENVIRONMENT=Test Auth__DevSigningKey="$DEV_KEY" Shutdown__DrainDelay=00:00:00 DOTNET_NOLOGO=1 \
-    DOTNET_TC_CallCountingDelayMs=0 $EXTRA_ENV
+  echo ASPNETCORE_ENVIRONMENT=Test Auth__DevSigningKey="$DEV_KEY" Shutdown__DrainDelay=00:00:00 DOTNET_NOLOGO=1 $EXTRA_ENV
 }
+reference_env() { echo "$(service_env)" DOTNET_TC_CallCountingDelayMs=0; }
+PUB=$OUT/publish   # the services, published as the Dockerfile does
 
 # start_inventory NAME PROVIDER: the real Inventory service (Program.cs, appsettings.json) on new ports.
 start_inventory() {
   local name=$1 provider=$2 port mport conn t0
   port=$(free_port); mport=$(free_port)
-  if [[ $provider == Sqlite ]]; then conn="Data Source=$OUT/db/$name.db"; else conn="$PG;Database=bench_${name//-/_}"; fi
+  if [[ $provider == Sqlite ]]; then conn="Data Source=${3:-$OUT/db/$name.db}"; else conn="$PG;Database=bench_${name//-/_}"; fi
   t0=$(now_ms)
   # shellcheck disable=SC2046
-  start "$name" "$SERVER_CPU" src/Inventory env $(service_env) Database__Provider="$provider" \
+  start "$name" "$SERVER_CPU" "$PUB/Inventory" env $(service_env) Database__Provider="$provider" \
     ConnectionStrings__Inventory="$conn" Inventory__SeedSampleData=true \
     Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$port" Kestrel__Endpoints__Management__Url="http://127.0.0.1:$mport" \
-    dotnet "$ROOT/src/Inventory/bin/Release/net10.0/Contoso.Retail.Inventory.dll"
+    dotnet Contoso.Retail.Inventory.dll
   URLS[$name]=http://127.0.0.1:$port
   wait_serving "$name" "http://127.0.0.1:$port" "$t0"
 }
@@ -125,13 +129,13 @@ start_inventory() {
 start_orders() {
   local name=$1 provider=$2 inventory=$3 port mport conn t0
   port=$(free_port); mport=$(free_port)
-  if [[ $provider == Sqlite ]]; then conn="Data Source=$OUT/db/$name.db"; else conn="$PG;Database=bench_${name//-/_}"; fi
+  if [[ $provider == Sqlite ]]; then conn="Data Source=${4:-$OUT/db/$name.db}"; else conn="$PG;Database=bench_${name//-/_}"; fi
   t0=$(now_ms)
   # shellcheck disable=SC2046
-  start "$name" "$SERVER_CPU" src/Orders env $(service_env) Database__Provider="$provider" \
+  start "$name" "$SERVER_CPU" "$PUB/Orders" env $(service_env) Database__Provider="$provider" \
     ConnectionStrings__Orders="$conn" Services__Inventory="$inventory" \
     Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$port" Kestrel__Endpoints__Management__Url="http://127.0.0.1:$mport" \
-    dotnet "$ROOT/src/Orders/bin/Release/net10.0/Contoso.Retail.Orders.dll"
+    dotnet Contoso.Retail.Orders.dll
   URLS[$name]=http://127.0.0.1:$port
   wait_serving "$name" "http://127.0.0.1:$port" "$t0"
 }
@@ -139,13 +143,13 @@ start_orders() {
 start_telemetry() {
   local name=$1 provider=$2 port mport conn t0
   port=$(free_port); mport=$(free_port)
-  if [[ $provider == Sqlite ]]; then conn="Data Source=$OUT/db/$name.db"; else conn="$PG;Database=bench_${name//-/_}"; fi
+  if [[ $provider == Sqlite ]]; then conn="Data Source=${3:-$OUT/db/$name.db}"; else conn="$PG;Database=bench_${name//-/_}"; fi
   t0=$(now_ms)
   # shellcheck disable=SC2046
-  start "$name" "$SERVER_CPU" src/TelemetryIngest env $(service_env) Database__Provider="$provider" \
+  start "$name" "$SERVER_CPU" "$PUB/TelemetryIngest" env $(service_env) Database__Provider="$provider" \
     ConnectionStrings__Telemetry="$conn" \
     Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$port" Kestrel__Endpoints__Management__Url="http://127.0.0.1:$mport" \
-    dotnet "$ROOT/src/TelemetryIngest/bin/Release/net10.0/Contoso.Retail.TelemetryIngest.dll"
+    dotnet Contoso.Retail.TelemetryIngest.dll
   URLS[$name]=http://127.0.0.1:$port
   wait_serving "$name" "http://127.0.0.1:$port" "$t0"
 }
@@ -156,7 +160,7 @@ start_bench_server() {
   port=$(free_port); mport=$(free_port)
   t0=$(now_ms)
   # shellcheck disable=SC2046
-  start "$name" "$SERVER_CPU" bench/BenchServer/bin/Release/net10.0 env $(service_env) \
+  start "$name" "$SERVER_CPU" bench/BenchServer/bin/Release/net10.0 env $(reference_env) \
     Bench__Pipeline="$pipeline" Bench__Data="$data" \
     ConnectionStrings__Inventory="Data Source=$OUT/db/$name.db" \
     Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$port" Kestrel__Endpoints__Grpc__Protocols=Http2 \
@@ -209,6 +213,19 @@ h2load_get() {
   grep -E '^finished in' "$OUT/results/$label.h2load" | sed "s/^/h2load $label: /" || echo "h2load $label failed"
 }
 
+# h2load_run LABEL URL PATH BODY [AUTH]: h2load at 32 connections x 32 streams (the load the issue's figures used).
+h2load_run() {
+  local label=$1 url=$2 path=$3 body=$4 auth=${5:-}
+  local headers=(-H 'content-type: application/grpc' -H 'te: trailers')
+  [[ -n $auth ]] && headers+=(-H "authorization: Bearer $auth")
+  if ! timeout 20 nghttp -v -n "${headers[@]}" -d "$body" "$url$path" 2>&1 | grep -q 'grpc-status: 0'; then
+    echo "h2load $label: a single call did not return grpc-status 0; skipped"; echo "not-ok" >"$OUT/results/$label.h2load"; return 0
+  fi
+  timeout $((WARMUP + DURATION + 30)) taskset -c "$CLIENT_CPU" h2load -t 1 -c 32 -m 32 \
+    --warm-up-time="$WARMUP" -D "$DURATION" "${headers[@]}" -d "$body" "$url$path" >"$OUT/results/$label.h2load" 2>&1 || true
+  grep -E '^finished in' "$OUT/results/$label.h2load" | sed "s/^/h2load $label: /" || echo "h2load $label failed"
+}
+
 pg_ok() {
   [[ $SKIP_PG == 1 ]] && return 1
   PGPASSWORD=postgres timeout 10 psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1
@@ -245,9 +262,18 @@ if [[ $SKIP_PG != 1 ]] && ! pg_ok && command -v pg_ctlcluster >/dev/null; then
 fi
 
 log "build (Release)"
-for project in bench/LoadGen bench/BenchServer bench/Micro src/Orders src/TelemetryIngest; do
+for project in bench/LoadGen bench/BenchServer bench/Micro; do
   dotnet build "$project" -c Release -nologo -v q -clp:ErrorsOnly
 done
+for service in Inventory Orders TelemetryIngest; do
+  dotnet publish "src/$service" -c Release -nologo -v q -clp:ErrorsOnly -o "$PUB/$service" \
+    -r linux-x64 --self-contained false -p:PublishReadyToRun=true
+done
+# The reference every GetItem figure is held against: a plain `dotnet new grpc` Greeter, built as it comes.
+rm -rf "$OUT/greeter"
+dotnet new grpc -n Greeter -o "$OUT/greeter" >/dev/null
+dotnet build "$OUT/greeter" -c Release -nologo -v q -clp:ErrorsOnly -p:NoWarn=NU1603
+printf '\x00\x00\x00\x00\x07\x0a\x05world' >"$OUT/greeter.bin"
 if [[ $SKIP_PEERS != 1 ]]; then
   mkdir -p "$OUT/python-gen" bench/peers/cpp/build
   protoc -I protos --python_out="$OUT/python-gen" --grpc_python_out="$OUT/python-gen" \
@@ -276,7 +302,37 @@ log "machine"
   echo "settings: prime ${PRIME}s duration ${DURATION}s warm-up ${WARMUP}s repeats $REPEATS (peers $PEER_REPEATS) connections $CONNECTIONS concurrency $CONCURRENCY server cpu $SERVER_CPU client cpu $CLIENT_CPU"
 } | tee "$OUT/machine.txt"
 
-# ---------------------------------------------------------------- scenario 1 (+5, +4 WatchStock): full vs bare
+# ---------------------------------------------------------------- scenario 5: startup, fresh and existing database
+log "scenario 5: startup to SERVING and idle memory (SQLite; fresh database, then a restart on it)"
+RECORD_STARTUP=1
+for round in fresh existing; do
+  start_inventory "inventory-$round" Sqlite "$OUT/db/startup-inventory.db"; stop "inventory-$round"
+  start_orders "orders-$round" Sqlite http://127.0.0.1:9 "$OUT/db/startup-orders.db"; stop "orders-$round"
+  start_telemetry "telemetry-$round" Sqlite "$OUT/db/startup-telemetry.db"; stop "telemetry-$round"
+done
+RECORD_STARTUP=
+
+# ---------------------------------------------------------------- scenario 0: GetItem vs a plain Greeter, same core
+log "scenario 0: GetItem (full pipeline, SQLite) vs a plain dotnet new grpc Greeter, h2load 32 x 32"
+start_inventory inventory-s0 Sqlite
+p=$(free_port); t0=$(now_ms)
+# shellcheck disable=SC2046
+start greeter "$SERVER_CPU" "$OUT/greeter/bin/Release/net10.0" env $(reference_env) ASPNETCORE_URLS="http://127.0.0.1:$p" \
+  Logging__LogLevel__Default=Warning dotnet Greeter.dll
+URLS[greeter]=http://127.0.0.1:$p; wait_port greeter "$p" "$t0"
+for r in $(seq 1 "$REPEATS"); do
+  if ((r % 2)); then order=(greeter inventory-s0); else order=(inventory-s0 greeter); fi
+  for name in "${order[@]}"; do
+    if [[ $name == greeter ]]; then
+      h2load_run "s0-greeter-r$r" "${URLS[greeter]}" /greet.Greeter/SayHello "$OUT/greeter.bin"
+    else
+      h2load_run "s0-getitem-r$r" "${URLS[inventory-s0]}" /inventory.v1.InventoryService/GetItem "$GRPC_BODY" "$TOKEN"
+    fi
+  done
+done
+stop greeter; stop inventory-s0
+
+# ---------------------------------------------------------------- scenario 1 (+4 WatchStock): full vs bare
 log "scenario 1: GetItem, full pipeline vs bare grpc-dotnet (SQLite); startup and idle memory"
 start_inventory inventory Sqlite
 start_bench_server bare bare sqlite
@@ -336,20 +392,39 @@ if [[ $SKIP_PEERS != 1 ]]; then
 fi
 
 # ---------------------------------------------------------------- scenario 2: PlaceOrder end to end
-placeorder() { # placeorder PROVIDER
-  local provider=$1 tag sat rate
+# po_run LABEL SKUS CONNECTIONS CONCURRENCY [loadgen options]: one PlaceOrder measurement; records both services' CPU.
+po_run() {
+  local label=$1 skus=$2 conns=$3 conc=$4; shift 4
+  local c0 c1 t0 t1
+  c0=$(cpu_ticks "${PIDS[orders-$tag]}" "${PIDS[inv-$tag]}"); t0=$(now_ms)
+  lg run --scenario place-order --target "$orders_url" --dev-token --label "$label" --sku "$skus" --connections "$conns" \
+    --concurrency "$conc" --warmup "${WARMUP}s" --duration "${DURATION}s" --no-progress --ledger "$OUT/results/$label.ledger.json" \
+    --json "$OUT/results/$label.json" "$@" | tail -1 || true
+  c1=$(cpu_ticks "${PIDS[orders-$tag]}" "${PIDS[inv-$tag]}"); t1=$(now_ms)
+  # Both services' CPU over warm-up + measurement (they share core 0), as cores.
+  $PY -c "print(round(($c1 - $c0) / $(getconf CLK_TCK) / (($t1 - $t0) / 1000), 3))" >"$OUT/results/$label.cores"
+}
+cpu_ticks() { local total=0 pid; for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$total"; }
+
+placeorder() { # placeorder PROVIDER: 32 SKUs at 4, 64 and 256 in flight, one hot SKU at 64, then half the best rate
+  local provider=$1 best rate conc
   tag=$(echo "$provider" | tr '[:upper:]' '[:lower:]')
   start_inventory "inv-$tag" "$provider"
   inv_url=${URLS[inv-$tag]}
   start_orders "orders-$tag" "$provider" "$inv_url"
   orders_url=${URLS[orders-$tag]}
-  lg prepare --target "$inv_url" --dev-token --sku BENCH-1 --available 1000000000 >/dev/null
-  lg run --scenario place-order --target "$orders_url" --dev-token --label "s2-$tag-saturation" --connections 2 --concurrency 32 \
-    --warmup "${WARMUP}s" --duration "${DURATION}s" --no-progress --server-pid "${PIDS[orders-$tag]}" --json "$OUT/results/s2-$tag-saturation.json" | tail -1 || true
-  sat=$($PY -c "import json; print(json.load(open('$OUT/results/s2-$tag-saturation.json'))['throughput'])")
-  rate=$($PY -c "print(max(1, round($sat / 2)))")
-  lg run --scenario place-order --target "$orders_url" --dev-token --label "s2-$tag-half" --connections 2 --concurrency 64 --rate "$rate" \
-    --warmup "${WARMUP}s" --duration "${DURATION}s" --no-progress --server-pid "${PIDS[orders-$tag]}" --json "$OUT/results/s2-$tag-half.json" | tail -1 || true
+  local skus; skus=$(seq -s, -f 'BENCH-%g' 1 32)
+  lg prepare --target "$inv_url" --dev-token --sku "$skus,HOT-1" --available 1000000000 >/dev/null
+  for conc in 4 64 256; do
+    po_run "s2-$tag-c$conc" "$skus" $(( conc < 64 ? 1 : conc / 32 )) "$conc"
+  done
+  po_run "s2-$tag-hot-c64" HOT-1 2 64
+  best=$($PY -c "import json; print(max(json.load(open('$OUT/results/s2-$tag-c%d.json' % c))['throughput'] for c in (4, 64, 256)))")
+  rate=$($PY -c "print(max(1, round($best / 2)))")
+  po_run "s2-$tag-half" "$skus" 2 64 --rate "$rate"
+  # Every acknowledged order holds exactly its units, and nothing else is held.
+  lg ledger --target "$inv_url" --dev-token --files "$(ls "$OUT"/results/s2-"$tag"-*.ledger.json | paste -sd,)" \
+    | tee "$OUT/results/s2-$tag-ledger.txt" || true
   stop "orders-$tag"; stop "inv-$tag"
 }
 log "scenario 2: PlaceOrder (Orders -> Inventory -> database), SQLite"

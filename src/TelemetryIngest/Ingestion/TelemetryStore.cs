@@ -1,7 +1,7 @@
+using System.Runtime.CompilerServices;
+
 using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.TelemetryIngest.Data;
-
-using System.Runtime.CompilerServices;
 
 
 namespace Contoso.Retail.TelemetryIngest.Ingestion;
