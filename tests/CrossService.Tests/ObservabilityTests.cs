@@ -254,7 +254,7 @@ public class TracingTests
         var spans = await system.SpansUntilAsync(root.TraceId, all => all.Any(s => Path(s) == "/orders.v1.OrderService/PlaceOrder"));
         Assert.Contains(spans, s => s.Kind == ActivityKind.Server && Path(s) == "/orders.v1.OrderService/PlaceOrder");
         Assert.Contains(spans, s => s.Kind == ActivityKind.Server && Path(s) == "/inventory.v1.InventoryService/ReserveStock");
-        Assert.DoesNotContain(spans, s => s.Source.Name.Contains("EntityFrameworkCore", StringComparison.Ordinal));
+        Assert.DoesNotContain(spans, IsDatabase);
     }
 
     [Fact]
@@ -291,8 +291,9 @@ public class TracingTests
 
     private static string? Path(Activity span) => span.GetTagItem("url.path") as string;
 
+    // EF Core's command spans, or the service's own around plain SQL (ReadConnections reads, GroupCommit units).
     private static bool IsDatabase(Activity span) =>
-        span.Source.Name.Contains("EntityFrameworkCore", StringComparison.Ordinal)
+        (span.Source.Name.Contains("EntityFrameworkCore", StringComparison.Ordinal) || span.Source.Name == ReadConnections.ActivitySourceName)
         && (span.GetTagItem("db.system") ?? span.GetTagItem("db.system.name")) is not null;
 
     /// <summary>Whether <paramref name="ancestor"/> is on the parent chain of <paramref name="span"/>.</summary>

@@ -31,7 +31,7 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
                 feed.Publish([StockChange.Of(item)]);
                 return (item, created);
             }
-            catch (DbUpdateException ex) when (ex.IsUniqueViolation() && attempt < MaxAttempts)
+            catch (Exception ex) when (ex.IsUniqueViolation() && attempt < MaxAttempts)
             {
             }
         }
@@ -70,7 +70,7 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
                 var now = Now();
                 return await writes.RunAsync(db => ReserveAsync(db, reservationId, lines, now), cancellationToken);
             }
-            catch (DbUpdateException ex) when (ex.IsUniqueViolation() && attempt < MaxAttempts)
+            catch (Exception ex) when (ex.IsUniqueViolation() && attempt < MaxAttempts)
             {
             }
             catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition)
@@ -100,8 +100,7 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
 
                 return new Release(reservationId, releasedNow);
             }
-            catch (Exception ex) when (attempt < MaxAttempts && (ex is DbUpdateConcurrencyException
-                || (ex is DbUpdateException update && update.IsUniqueViolation())))
+            catch (Exception ex) when (attempt < MaxAttempts && (ex is DbUpdateConcurrencyException || ex.IsUniqueViolation()))
             {
                 // A ReserveStock with this id committed meanwhile: go round again and release what it took.
             }
@@ -139,8 +138,13 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
         }
 
         var reservation = Reservation.Create(reservationId, lines, now);
-        db.Reservations.Add(reservation);
-        await db.SaveChangesAsync();
+        await db.Sql("INSERT INTO reservations (reservation_id, state, created_at) VALUES (@id, @state, @created)")
+            .With("id", reservationId).With("state", nameof(ReservationState.Active)).With("created", now).RunAsync();
+        foreach (var line in reservation.Lines)
+        {
+            await db.Sql("INSERT INTO reservation_lines (reservation_id, sku, quantity) VALUES (@id, @sku, @quantity)")
+                .With("id", reservationId).With("sku", line.Sku).With("quantity", line.Quantity).RunAsync();
+        }
 
         var shortLines = new List<StockLine>();
         foreach (var line in reservation.StockLines())
@@ -155,9 +159,7 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
         if (shortLines.Count > 0)
         {
             // Thrown, so the group commit rolls this unit back.
-            var available = await db.Items.AsNoTracking()
-                .Where(i => skus.Contains(i.Sku))
-                .ToDictionaryAsync(i => i.Sku, i => i.Available);
+            var available = (await ReadChangesAsync(db, skus)).ToDictionary(c => c.Sku, c => c.Available);
             throw ReservationRules.Shortage(shortLines, available);
         }
 
@@ -206,32 +208,62 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
         return (false, null);
     }
 
-    private static Task<Reservation?> FindReservationAsync(InventoryDbContext db, string reservationId) =>
-        db.Reservations.AsNoTracking().Include(r => r.Lines)
-            .SingleOrDefaultAsync(r => r.ReservationId == reservationId);
+    private static async Task<Reservation?> FindReservationAsync(InventoryDbContext db, string reservationId)
+    {
+        Reservation reservation;
+        await using (var find = db.Sql("SELECT state, created_at, released_at FROM reservations WHERE reservation_id = @id")
+            .With("id", reservationId))
+        {
+            await using var row = await find.ExecuteReaderAsync();
+            if (!await row.ReadAsync())
+            {
+                return null;
+            }
+
+            reservation = new Reservation
+            {
+                ReservationId = reservationId,
+                State = Enum.Parse<ReservationState>(row.GetString(0)),
+                CreatedAt = Utc(row.GetDateTime(1)),
+                ReleasedAt = row.IsDBNull(2) ? null : Utc(row.GetDateTime(2)),
+            };
+        }
+
+        await using var lines = db.Sql("SELECT sku, quantity FROM reservation_lines WHERE reservation_id = @id").With("id", reservationId);
+        await using var reader = await lines.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            reservation.Lines.Add(new ReservationLine { ReservationId = reservationId, Sku = reader.GetString(0), Quantity = reader.GetInt32(1) });
+        }
+
+        return reservation;
+    }
 
     /// <summary>
     /// Moves <paramref name="delta"/> units into available (positive) or out of it into reserved (negative),
     /// in one conditional statement: it changes nothing, and returns false, when available would go below zero.
     /// </summary>
-    private static async Task<bool> MoveStockAsync(InventoryDbContext db, string sku, int delta, DateTime now)
+    private static async Task<bool> MoveStockAsync(InventoryDbContext db, string sku, int delta, DateTime now) =>
+        await db.Sql("""
+            UPDATE items SET available = available + @delta, reserved = reserved - @delta, version = version + 1, updated_at = @now
+            WHERE sku = @sku AND available + @delta >= 0
+            """).With("delta", delta).With("now", now).With("sku", sku).RunAsync() == 1;
+
+    private static async Task<List<StockChange>> ReadChangesAsync(InventoryDbContext db, List<string> skus)
     {
-        var rows = await db.Items
-            .Where(i => i.Sku == sku && i.Available + delta >= 0)
-            .ExecuteUpdateAsync(set => set
-                .SetProperty(i => i.Available, i => i.Available + delta)
-                .SetProperty(i => i.Reserved, i => i.Reserved - delta)
-                .SetProperty(i => i.Version, i => i.Version + 1)
-                .SetProperty(i => i.UpdatedAt, now));
-        return rows == 1;
+        await using var read = db.Sql("");
+        read.CommandText = $"SELECT sku, available, reserved, version, updated_at FROM items WHERE sku IN ({read.InList(skus)}) ORDER BY sku";
+        await using var row = await read.ExecuteReaderAsync();
+        var changes = new List<StockChange>(skus.Count);
+        while (await row.ReadAsync())
+        {
+            changes.Add(new StockChange(row.GetString(0), row.GetInt32(1), row.GetInt32(2), row.GetInt64(3), Utc(row.GetDateTime(4))));
+        }
+
+        return changes;
     }
 
-    private static async Task<List<StockChange>> ReadChangesAsync(InventoryDbContext db, List<string> skus) =>
-        await db.Items.AsNoTracking()
-            .Where(i => skus.Contains(i.Sku))
-            .OrderBy(i => i.Sku)
-            .Select(i => new StockChange(i.Sku, i.Available, i.Reserved, i.Version, i.UpdatedAt))
-            .ToListAsync();
+    private static DateTime Utc(DateTime stored) => DateTime.SpecifyKind(stored, DateTimeKind.Utc);
 
     // Microsecond precision, what PostgreSQL stores: a replayed reservation reports the same time as the first answer.
     private DateTime Now()

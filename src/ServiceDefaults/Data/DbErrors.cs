@@ -12,8 +12,12 @@ public static class DbErrors
     private const int SqliteConstraintUnique = 2067;
 
     /// <summary>True when the save failed because a row with the same key already exists (a concurrent duplicate).</summary>
-    public static bool IsUniqueViolation(this DbUpdateException ex) => ex.InnerException switch
+    public static bool IsUniqueViolation(this DbUpdateException ex) => IsUniqueViolation(ex?.InnerException);
+
+    /// <summary>The same, for a provider exception from plain SQL (<see cref="RawCommands"/>) or an EF Core save.</summary>
+    public static bool IsUniqueViolation(this Exception? ex) => ex switch
     {
+        DbUpdateException update => IsUniqueViolation(update.InnerException),
         PostgresException pg => pg.SqlState == PostgresErrorCodes.UniqueViolation,
         SqliteException sqlite => sqlite.SqliteErrorCode == SqliteConstraint
             && sqlite.SqliteExtendedErrorCode is SqliteConstraintPrimaryKey or SqliteConstraintUnique,

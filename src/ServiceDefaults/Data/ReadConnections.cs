@@ -18,10 +18,12 @@ public sealed class ReadConnections(DatabaseSettings database, IConfiguration co
 {
     public const string ActivitySourceName = Telemetry.SourcePrefix + ".Data";
 
-    // Enough for the concurrency one core sustains; a burst above it opens more, and the extras are closed after.
-    private const int MaxIdle = 8;
+    // SQLite: enough for the concurrency one core sustains; a burst above it opens more, closed after. PostgreSQL: none
+    // held, so idle services keep no server connections; Npgsql's pool reopens in microseconds and keeps each physical
+    // connection's prepared statements.
+    private readonly int _maxIdle = database.Provider == DatabaseProvider.Sqlite ? 8 : 0;
 
-    private static readonly ActivitySource Source = new(ActivitySourceName);
+    internal static readonly ActivitySource Source = new(ActivitySourceName);
 
     private readonly ConcurrentBag<ReadConnection> _idle = [];
     private readonly bool _traced = configuration.GetValue(Telemetry.TraceDatabaseCommandsKey, defaultValue: true);
@@ -140,7 +142,7 @@ public sealed class ReadConnections(DatabaseSettings database, IConfiguration co
 
     private void Return(ReadConnection connection)
     {
-        if (_disposed || _idle.Count >= MaxIdle)
+        if (_disposed || _idle.Count >= _maxIdle)
         {
             connection.Dispose();
             return;
