@@ -30,7 +30,7 @@ public static class Telemetry
     public const string TraceDatabaseCommandsKey = "Tracing:DatabaseCommands";
 
     /// <summary>Calls that would only fill traces with noise: probes and scrapes.</summary>
-    private static readonly string[] UntracedPaths = ["/health", MetricsPath, "/grpc.health.v1.Health/"];
+    private static readonly PathString[] UntracedPaths = ["/health", MetricsPath, "/grpc.health.v1.Health"];
 
     public static TBuilder AddDefaultTelemetry<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
@@ -83,7 +83,7 @@ public static class Telemetry
     {
         foreach (var prefix in UntracedPaths)
         {
-            if (path.StartsWithSegments(prefix.TrimEnd('/'), StringComparison.OrdinalIgnoreCase))
+            if (path.StartsWithSegments(prefix, StringComparison.OrdinalIgnoreCase))
             {
                 return false;
             }
