@@ -89,6 +89,9 @@ public sealed class ShutdownUnderLoadTests
                 figures.Outcome("watch_stock.end", end);
             }
 
+            // A stopping Inventory ends each watch with UNAVAILABLE (retry elsewhere), not OK (a stream that looks finished).
+            Assert.All(watchEnds, end => Assert.Equal(StatusCode.Unavailable, end));
+
             // Every call the server had started finished OK; and it is all in the database.
             Assert.Equal(slow.Entered, slow.Completed);
             Assert.Equal(0, figures.Count("reserve.before_stop.UNAVAILABLE") + figures.Count("reserve.before_stop.INTERNAL"));
