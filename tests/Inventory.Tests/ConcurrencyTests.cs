@@ -45,16 +45,18 @@ public class ConcurrencyTests
             try
             {
                 await inventory.ReserveAsync($"order-{i}", lines);
-                return StatusCode.OK;
+                return (Code: StatusCode.OK, Detail: "");
             }
             catch (RpcException ex)
             {
-                return ex.StatusCode;
+                return (Code: ex.StatusCode, Detail: ex.Status.Detail);
             }
         })));
 
-        Assert.Equal(10, outcomes.Count(o => o == StatusCode.OK));
-        Assert.Equal(30, outcomes.Count(o => o == StatusCode.FailedPrecondition));
+        // Contention must surface as "reserved" or "out of stock", never as an error the caller cannot act on.
+        Assert.Empty(outcomes.Where(o => o.Code is not (StatusCode.OK or StatusCode.FailedPrecondition)).Select(o => $"{o.Code}: {o.Detail}"));
+        Assert.Equal(10, outcomes.Count(o => o.Code == StatusCode.OK));
+        Assert.Equal(30, outcomes.Count(o => o.Code == StatusCode.FailedPrecondition));
         Assert.Equal((0, 10), await LevelAsync(inventory, "DK-006"));
         Assert.Equal((15, 10), await LevelAsync(inventory, "KB-001"));
         Assert.Equal(10, await inventory.QueryAsync(d => d.Reservations.CountAsync(InventoryHost.Ct)));

@@ -68,14 +68,16 @@ public sealed class ClientBalancingTests
     {
         await using var pair = await ReplicaPair.StartAsync();
         await using var client = await BalancedClient.StartAsync($"static:///127.0.0.1:{pair.A.Address.Port},127.0.0.1:{pair.B.Address.Port}");
+        var (a0, b0) = await ConnectToBothAsync(pair, client);
 
         for (var i = 0; i < 40; i++)
         {
             await client.Inventory.GetItemAsync(new GetItemRequest { Sku = "KB-001" }, cancellationToken: Ct);
         }
 
-        Assert.Equal(40, pair.CounterA["GetItem"] + pair.CounterB["GetItem"]);
-        Assert.InRange(pair.CounterA["GetItem"], 15, 25);
+        // Both connections ready, one call at a time: round robin alternates, so each replica gets exactly half.
+        Assert.Equal(20, pair.CounterA["GetItem"] - a0);
+        Assert.Equal(20, pair.CounterB["GetItem"] - b0);
     }
 
     [Fact]
@@ -98,14 +100,7 @@ public sealed class ClientBalancingTests
     {
         await using var pair = await ReplicaPair.StartAsync();
         await using var client = await BalancedClient.StartAsync($"static:///127.0.0.1:{pair.A.Address.Port},127.0.0.1:{pair.B.Address.Port}");
-        // Until both connections are ready the picker has only one replica to offer (a retry may land on A again),
-        // so connect to both first and count from there.
-        for (var i = 0; i < 100 && (pair.CounterA["GetItem"] == 0 || pair.CounterB["GetItem"] == 0); i++)
-        {
-            await client.Inventory.GetItemAsync(new GetItemRequest { Sku = "KB-001" }, cancellationToken: Ct);
-        }
-
-        var (a0, b0) = (pair.CounterA["GetItem"], pair.CounterB["GetItem"]);
+        var (a0, b0) = await ConnectToBothAsync(pair, client);
         pair.CounterA.FailWithUnavailable = true;
 
         for (var i = 0; i < 40; i++)
@@ -130,6 +125,21 @@ public sealed class ClientBalancingTests
 
         // GrpcClients:Retry:MaxAttempts is 4: the interceptor's attempts, none added by the channel.
         Assert.Equal(4, pair.CounterA["GetItem"] + pair.CounterB["GetItem"]);
+    }
+
+    /// <summary>
+    /// Until both connections are ready the picker has only one replica to offer (on a loaded machine for many calls),
+    /// so call until each replica has answered one, and return the counts to measure from.
+    /// </summary>
+    private static async Task<(int A, int B)> ConnectToBothAsync(ReplicaPair pair, BalancedClient client)
+    {
+        for (var i = 0; i < 1000 && (pair.CounterA["GetItem"] == 0 || pair.CounterB["GetItem"] == 0); i++)
+        {
+            await client.Inventory.GetItemAsync(new GetItemRequest { Sku = "KB-001" }, cancellationToken: Ct);
+        }
+
+        Assert.True(pair.CounterA["GetItem"] > 0 && pair.CounterB["GetItem"] > 0, "The client never reached both replicas.");
+        return (pair.CounterA["GetItem"], pair.CounterB["GetItem"]);
     }
 
     /// <summary>Two Inventory instances on one SQLite database, each counting the calls it gets.</summary>

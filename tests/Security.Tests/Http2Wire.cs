@@ -355,9 +355,15 @@ public static class H2c
     /// response; null when the server sent none). <c>Hung</c>: no response headers within <paramref name="bound"/>;
     /// <c>Streaming</c>: the response started but had not ended by then (an open server stream).
     /// </summary>
+    public static Task<(int? Status, string Message, TimeSpan Elapsed, bool Hung, bool Streaming)> CallAsync(
+        HttpClient client, Uri address, string path, string? token, HttpContent content, TimeSpan bound,
+        IEnumerable<(string Name, string Value)>? headers = null, CancellationToken cancellationToken = default) =>
+        CallAsync(client, address, path, token, content, bound, headers, untilFirstMessage: false, cancellationToken);
+
+    /// <param name="untilFirstMessage">Return "streaming" as soon as response body bytes arrive, for a stream expected to stay open.</param>
     public static async Task<(int? Status, string Message, TimeSpan Elapsed, bool Hung, bool Streaming)> CallAsync(
         HttpClient client, Uri address, string path, string? token, HttpContent content, TimeSpan bound,
-        IEnumerable<(string Name, string Value)>? headers = null, CancellationToken cancellationToken = default)
+        IEnumerable<(string Name, string Value)>? headers, bool untilFirstMessage, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
         using var request = Request(address, path, token, content);
@@ -392,7 +398,20 @@ public static class H2c
         {
             try
             {
-                await response.Content.ReadAsByteArrayAsync(timeout.Token);
+                if (untilFirstMessage)
+                {
+                    // Response body bytes are a message on its way: for a stream expected to stay open, the event to wait
+                    // for. None before the end: the trailers say how it ended.
+                    var bodyStream = await response.Content.ReadAsStreamAsync(timeout.Token);
+                    if (await bodyStream.ReadAsync(new byte[1], timeout.Token) > 0)
+                    {
+                        return (null, "streaming", clock.Elapsed, false, true);
+                    }
+                }
+                else
+                {
+                    await response.Content.ReadAsByteArrayAsync(timeout.Token);
+                }
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {

@@ -176,15 +176,11 @@ public static class RequestBytes
         }
     }
 
-    /// <summary>
-    /// What the server answers to bytes it cannot deserialize. A unary or server-streaming request is read by
-    /// grpc-dotnet before any interceptor runs, and it reports the parser's exception as UNKNOWN ("Exception was thrown
-    /// by handler."); a client-streaming message is read inside the handler, where ExceptionInterceptor makes it INTERNAL.
-    /// </summary>
+    /// <summary>What the server answers to bytes it cannot deserialize, on every method shape (ServiceDefaults' UnparseableRequests).</summary>
     public static StatusCode[] Unparseable(MethodDescriptor method)
     {
         ArgumentNullException.ThrowIfNull(method);
-        return method.IsClientStreaming ? [StatusCode.Internal] : [StatusCode.Unknown];
+        return [StatusCode.InvalidArgument];
     }
 
     /// <summary>

@@ -65,8 +65,6 @@ public sealed class SecuritySystem : IAsyncDisposable
             databases.Add(db);
             var all = db.Settings(name);
             all["Serilog:MinimumLevel:Default"] = "Error";
-            // grpc-dotnet logs every undeserializable request at Error with a stack trace; thousands of them are the point here.
-            all["Serilog:MinimumLevel:Override:Grpc.AspNetCore.Server.ServerCallHandler"] = "Fatal";
             foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
             {
                 all[key] = value;

@@ -203,9 +203,9 @@ public class WireGarbageTests(SystemFixture fixture) : IClassFixture<SystemFixtu
         "length prefix over Grpc:MaxMessageSize" => StatusCode.ResourceExhausted, // refused on the prefix, before the body arrives
         // Zero messages: a client stream may legitimately be empty; a unary request may not ("Incomplete message.").
         "empty body" => method.IsClientStreaming ? StatusCode.OK : StatusCode.Internal,
-        // The decompressor or the flag check throws while reading the message: where that happens decides the code
-        // (see RequestBytes.Unparseable): UNKNOWN before the interceptors, INTERNAL inside a client-streaming handler.
-        _ => RequestBytes.Unparseable(method)[0],
+        // The flag check or the decompressor throws in grpc-dotnet's frame reader, before the request marshaller that
+        // makes unparseable messages INVALID_ARGUMENT: UNKNOWN before the interceptors, INTERNAL inside a client-streaming handler.
+        _ => method.IsClientStreaming ? StatusCode.Internal : StatusCode.Unknown,
     };
 
     private static string Answer(RawHttp2Connection connection, H2Frame? goAway) =>

@@ -50,7 +50,7 @@ public sealed class TestDatabase : IAsyncDisposable
         var server = await PostgresServer.GetAsync();
         if (server.ConnectionString is null)
         {
-            Assert.Skip(server.Unavailable);
+            TestDependencies.Missing(server.Unavailable);
         }
 
         var name = $"test_{Guid.NewGuid():N}";

@@ -24,13 +24,13 @@ public static class Tool
             .FirstOrDefault(File.Exists);
     }
 
-    /// <summary>Skips the calling test, naming how to install the tool, when it is missing.</summary>
+    /// <summary>Skips the calling test (or fails it, see <see cref="TestDependencies"/>), naming how to install the tool, when it is missing.</summary>
     public static string Require(string name, string installHint)
     {
         var found = Find(name);
         if (found is null)
         {
-            Assert.Skip($"'{name}' is not installed ({installHint}); .ci/run installs it.");
+            TestDependencies.Missing($"'{name}' is not installed ({installHint}); .ci/run installs it.");
         }
 
         return found;

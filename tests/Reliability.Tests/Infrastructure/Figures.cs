@@ -61,6 +61,15 @@ public sealed partial class Figures
         return failures.Count == 0 ? "none" : string.Join(", ", failures);
     }
 
+    /// <summary>The statuses (e.g. "UNAVAILABLE") of the failures counted under <paramref name="prefix"/>.</summary>
+    public IReadOnlyList<string> FailureStatuses(string prefix) =>
+    [
+        .. _counts.Keys
+            .Where(key => key.StartsWith(prefix + ".", StringComparison.Ordinal) && !key.EndsWith(".ok", StringComparison.Ordinal))
+            .Select(key => key[(prefix.Length + 1)..])
+            .Order(StringComparer.Ordinal),
+    ];
+
     public static string StatusName(StatusCode status) => status switch
     {
         StatusCode.DeadlineExceeded => "DEADLINE_EXCEEDED",

@@ -15,7 +15,9 @@ public sealed class FailureScript
 {
     private readonly ConcurrentQueue<Func<ServerCallContext, int, Task>> _steps = new();
     private readonly ConcurrentQueue<ServerCall> _calls = new();
-    private readonly long _started = TimeProvider.System.GetTimestamp();
+    // Environment.TickCount64 is the clock .NET timers (and so the retry's Task.Delay) run on; the Stopwatch is finer,
+    // so a 200 ms delay measured with it could read 198 ms. Arrivals on the delay's own clock make "no sooner" exact.
+    private readonly long _startedMs = Environment.TickCount64;
     private Func<ServerCallContext, int, Task>? _always;
 
     /// <summary>Set when a held call has arrived.</summary>
@@ -54,7 +56,7 @@ public sealed class FailureScript
 
     public async Task RunAsync(ServerCallContext context)
     {
-        _calls.Enqueue(new ServerCall(context.Method, TimeProvider.System.GetElapsedTime(_started), context.Deadline));
+        _calls.Enqueue(new ServerCall(context.Method, TimeSpan.FromMilliseconds(Environment.TickCount64 - _startedMs), context.Deadline));
         var step = _steps.TryDequeue(out var next) ? next : _always;
         if (step is not null)
         {
