@@ -49,6 +49,7 @@ public static class Database
                     $"ConnectionStrings:{name} must be set when Database:Provider is Postgres.");
             }
 
+            connectionString = PostgresConnectionString(connectionString);
             services.AddDbContextPool<TPostgresContext>(options => options.UseNpgsql(connectionString));
             services.AddScoped<TContext>(sp => sp.GetRequiredService<TPostgresContext>());
         }
@@ -103,6 +104,22 @@ public static class Database
         {
             // Only a head start: the first write builds the model if this could not.
         }
+    }
+
+    /// <summary>Connections a service opens to PostgreSQL at most, unless its connection string says otherwise.</summary>
+    public const int DefaultMaxPoolSize = 32;
+
+    // Npgsql's default pool (100) equals PostgreSQL's default max_connections: a few busy services sharing a server then
+    // got "53300: too many clients" (UNAVAILABLE) where waiting a moment for a pooled connection would have served.
+    private static string PostgresConnectionString(string configured)
+    {
+        var builder = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = configured };
+        if (!builder.ContainsKey("Maximum Pool Size") && !builder.ContainsKey("MaxPoolSize"))
+        {
+            builder["Maximum Pool Size"] = DefaultMaxPoolSize;
+        }
+
+        return builder.ConnectionString;
     }
 
     private static string SqliteConnectionString(string? configured, string name, string contentRoot)

@@ -1,0 +1,36 @@
+using Contoso.Retail.ServiceDefaults.Data;
+
+using Microsoft.AspNetCore.Builder;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+using Npgsql;
+
+namespace Contoso.Retail.ServiceDefaults.Tests.Data;
+
+public sealed class DatabaseSettingsTests
+{
+    [Theory]
+    [InlineData("Host=db;Username=u", 32)]
+    [InlineData("Host=db;Username=u;Maximum Pool Size=7", 7)]
+    [InlineData("Host=db;Username=u;MaxPoolSize=9", 9)]
+    public void A_PostgreSQL_pool_is_capped_unless_the_connection_string_says_otherwise(string configured, int expected)
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.Configuration["Database:Provider"] = "Postgres";
+        builder.Configuration["ConnectionStrings:Test"] = configured;
+
+        builder.AddServiceDatabase<WebApplicationBuilder, TestContext, SqliteTestContext, PostgresTestContext>("Test");
+
+        using var services = builder.Services.BuildServiceProvider();
+        var settings = services.GetRequiredService<DatabaseSettings>();
+        Assert.Equal(expected, new NpgsqlConnectionStringBuilder(settings.ConnectionString).MaxPoolSize);
+        Assert.Equal("db", new NpgsqlConnectionStringBuilder(settings.ConnectionString).Host);
+    }
+
+    public abstract class TestContext(DbContextOptions options) : DbContext(options);
+
+    public sealed class SqliteTestContext(DbContextOptions<SqliteTestContext> options) : TestContext(options);
+
+    public sealed class PostgresTestContext(DbContextOptions<PostgresTestContext> options) : TestContext(options);
+}
