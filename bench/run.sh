@@ -270,9 +270,10 @@ for service in Inventory Orders TelemetryIngest; do
     -r linux-x64 --self-contained false -p:PublishReadyToRun=true
 done
 # The reference every GetItem figure is held against: a plain `dotnet new grpc` Greeter, built as it comes.
-rm -rf "$OUT/greeter"
-dotnet new grpc -n Greeter -o "$OUT/greeter" >/dev/null
-dotnet build "$OUT/greeter" -c Release -nologo -v q -clp:ErrorsOnly -p:NoWarn=NU1603
+# Outside the repository, so this solution's Directory.*.props (central versions, analyzers) stay out of it.
+GREETER=$(mktemp -d /tmp/bench-greeter.XXXXXX)
+dotnet new grpc -n Greeter -o "$GREETER" >/dev/null
+dotnet build "$GREETER" -c Release -nologo -v q -clp:ErrorsOnly -p:NoWarn=NU1603
 printf '\x00\x00\x00\x00\x07\x0a\x05world' >"$OUT/greeter.bin"
 if [[ $SKIP_PEERS != 1 ]]; then
   mkdir -p "$OUT/python-gen" bench/peers/cpp/build
@@ -317,7 +318,7 @@ log "scenario 0: GetItem (full pipeline, SQLite) vs a plain dotnet new grpc Gree
 start_inventory inventory-s0 Sqlite
 p=$(free_port); t0=$(now_ms)
 # shellcheck disable=SC2046
-start greeter "$SERVER_CPU" "$OUT/greeter/bin/Release/net10.0" env $(reference_env) ASPNETCORE_URLS="http://127.0.0.1:$p" \
+start greeter "$SERVER_CPU" "$GREETER/bin/Release/net10.0" env $(reference_env) ASPNETCORE_URLS="http://127.0.0.1:$p" \
   Logging__LogLevel__Default=Warning dotnet Greeter.dll
 URLS[greeter]=http://127.0.0.1:$p; wait_port greeter "$p" "$t0"
 if ((PRIME > 0)); then   # unmeasured load first, as for every GetItem server (see unary below)
