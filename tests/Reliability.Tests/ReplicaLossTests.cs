@@ -52,7 +52,10 @@ public sealed class ReplicaLossTests
         {
             var kill = Task.Run(async () =>
             {
-                await EventuallyAsync(() => Task.FromResult(acknowledged.Count >= KillAfter), "orders before the kill", TimeSpan.FromMinutes(1));
+                // Kill B only once it has served calls: on a loaded machine its connection can come up after the first
+                // KillAfter orders, and a kill before that would test nothing (the load is 240 orders, round robin).
+                await EventuallyAsync(() => Task.FromResult(acknowledged.Count >= KillAfter && counterB["ReserveStock"] > 10),
+                    "orders before the kill, some of them through B", TimeSpan.FromMinutes(1));
                 bAtKill = counterB["ReserveStock"];
                 figures.Set("reserve_stock_before_kill", new { A = counterA["ReserveStock"], B = bAtKill });
                 linkB.Fault = Fault.Refuse;

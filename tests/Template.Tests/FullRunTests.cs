@@ -43,7 +43,8 @@ public sealed class FullRunTests(TemplatePackage template)
                 .Where(result => (string?)result.Attribute("outcome") is not ("Passed" or "NotExecuted"))
                 .Select(result =>
                 {
-                    var message = (string?)result.Descendants(ns + "Message").FirstOrDefault() ?? "";
+                    // ErrorInfo's message: the test's output lines are Message elements too (TextMessages), and come first.
+                    var message = (string?)result.Descendants(ns + "ErrorInfo").Descendants(ns + "Message").FirstOrDefault() ?? "";
                     return $"- {(string?)result.Attribute("testName")}: {(message.Length > 1500 ? message[..1500] + "..." : message)}";
                 })
                 .ToList()
