@@ -29,6 +29,7 @@ public class FuzzTests(SystemFixture fixture) : IClassFixture<SystemFixture>
     private static CancellationToken Ct => SecuritySystem.Ct;
 
     [Fact]
+    [Trait("Category", "Long")]
     public async Task Thousands_of_mutated_requests_per_method_get_allowed_statuses_while_the_services_stay_healthy_and_memory_bounded()
     {
         var seed = int.TryParse(Environment.GetEnvironmentVariable("SECURITY_FUZZ_SEED"), CultureInfo.InvariantCulture, out var chosen) ? chosen : DefaultSeed;
