@@ -28,7 +28,7 @@ public sealed class FullRunTests(TemplatePackage template)
         var results = Path.Combine(root, "TestResults", "full");
         // Without the long fault scenarios (Category=Long): the outer suite runs the same ones on the same code, and beside
         // the nested suite's other projects two of them failed on timing (ReplicaLoss, FlakyNetwork's Inventory-down).
-        var test = await Dotnet.RunAsync(root, TimeSpan.FromMinutes(25), "test", "--no-build", "--results-directory", results, "--report-xunit-trx",
+        var test = await Dotnet.RunAsync(root, TimeSpan.FromMinutes(25), "test", "--no-build", "-p:TrxPerProject=true", "--results-directory", results,
             "--", "--filter-not-trait", "Category=Long");
         Assert.True(test.ExitCode == 0, $"`dotnet test` of the generated solution exited {test.ExitCode}; failed tests:\n{FailedTests(results)}");
         var demo = (await Dotnet.RunAsync(root, TimeSpan.FromMinutes(5), "run", "--project", "src/DevHost", "--no-build", "--", "--demo")).EnsureSuccess();
