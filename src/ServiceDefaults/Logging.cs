@@ -3,6 +3,7 @@ using Contoso.Retail.ServiceDefaults.Interceptors;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 using Serilog;
 using Serilog.Events;
@@ -36,9 +37,17 @@ public static class Logging
         // One line per gRPC call; a singleton so it is not built per call.
         builder.Services.AddSingleton<CallLoggingInterceptor>();
 
+        // With an OTLP endpoint every event also goes to the OpenTelemetry logger provider (Telemetry.cs), so logs reach
+        // the collector beside traces and metrics; the framework's console and debug providers go, so nothing is written twice.
+        var toOtlp = Telemetry.ExportsOtlp(configuration);
+        if (toOtlp)
+        {
+            builder.Logging.ClearProviders();
+        }
+
         // A logger per host, not the static Log.Logger (preserveStaticLogger), so several services can share one
         // process (DevHost, tests) each with its own configuration; otherwise the last host built logs for all.
-        builder.Services.AddSerilog(preserveStaticLogger: true, configureLogger: (services, logger) =>
+        builder.Services.AddSerilog(preserveStaticLogger: true, writeToProviders: toOtlp, configureLogger: (services, logger) =>
         {
             if (showCalls)
             {

@@ -14,7 +14,7 @@ namespace Contoso.Retail.ServiceDefaults;
 /// <summary>
 /// OpenTelemetry for a service: traces of incoming gRPC calls (ASP.NET Core), outgoing calls (gRPC client,
 /// HttpClient) and database commands (EF Core); metrics from the runtime, ASP.NET Core, HttpClient and every
-/// meter named "Contoso.Retail.*" (the business metrics). Exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT
+/// meter named "Contoso.Retail.*" (the business metrics). Exported over OTLP, with the logs, when OTEL_EXPORTER_OTLP_ENDPOINT
 /// is set (the standard OTEL_* variables configure it), and scraped as Prometheus text from /metrics.
 /// Head sampling follows OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (default: every trace);
 /// <c>Tracing:DatabaseCommands=false</c> leaves database commands out of traces.
@@ -64,13 +64,18 @@ public static class Telemetry
                 .AddHttpClientInstrumentation()
                 .AddPrometheusExporter());
 
-        if (!string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        if (ExportsOtlp(configuration))
         {
+            // Traces, metrics and logs (Logging.cs forwards Serilog's events to the OpenTelemetry logger provider).
             otel.UseOtlpExporter();
         }
 
         return builder;
     }
+
+    /// <summary>True when OTEL_EXPORTER_OTLP_ENDPOINT is set: traces, metrics and logs then go to that collector.</summary>
+    public static bool ExportsOtlp(IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
 
     /// <summary>Maps the Prometheus scrape endpoint at /metrics, on the management port (like /health/*).</summary>
     public static WebApplication MapDefaultTelemetryEndpoints(this WebApplication app)
