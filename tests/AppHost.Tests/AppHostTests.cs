@@ -1,0 +1,101 @@
+using System.Net;
+using System.Net.Sockets;
+
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+
+using Contoso.Retail.Contracts.Auth;
+using Contoso.Retail.Contracts.Orders.V1;
+
+namespace Contoso.Retail.AppHost.Tests;
+
+/// <summary>`dotnet run --project src/AppHost`, as a test: every service its own healthy process, Orders reaching Inventory.</summary>
+public sealed class AppHostTests
+{
+    private static readonly TimeSpan StartBound = TimeSpan.FromMinutes(3);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    [Trait("Category", "Long")]
+    public async Task Every_service_starts_healthy_in_its_own_process_and_an_order_placed_through_Orders_reserves_stock_in_Inventory()
+    {
+        // Fresh SQLite files, seeded with the sample items (the services run in Development).
+        var data = Directory.CreateTempSubdirectory("apphost-test-");
+        try
+        {
+            var placed = await PlaceOrderThroughAppHostAsync(data.FullName);
+
+            Assert.Equal(OrderStatus.Confirmed, placed.Order.Status);
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    [Trait("Category", "Long")]
+    public async Task A_gRPC_port_already_taken_stops_that_service_and_its_callers_never_start()
+    {
+        // Someone else holds Inventory's gRPC port: without a proxy in front, Inventory cannot bind it and exits, and
+        // Orders (which waits for Inventory) is never started against whatever answers there.
+        using var squatter = new TcpListener(IPAddress.Loopback, 5101);
+        squatter.Start();
+        var data = Directory.CreateTempSubdirectory("apphost-test-");
+        try
+        {
+            var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(["--DataDir", data.FullName], Ct);
+            await using var app = await builder.BuildAsync(Ct);
+            // Not awaited: starting waits for Orders, which waits for Inventory.
+            var starting = app.StartAsync(Ct);
+
+            var inventory = await app.ResourceNotifications
+                .WaitForResourceAsync("inventory", e => e.Snapshot.State?.Text is "Exited" or "FailedToStart" or "Finished", Ct)
+                .WaitAsync(StartBound, Ct);
+            app.ResourceNotifications.TryGetCurrentState("orders", out var orders);
+
+            Assert.NotEqual(0, inventory.Snapshot.ExitCode ?? 0);
+            Assert.NotEqual("Running", orders?.Snapshot.State?.Text);
+            Assert.False(starting.IsCompletedSuccessfully, "The application reported itself started with Inventory down.");
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+    }
+
+    private static async Task<PlaceOrderResponse> PlaceOrderThroughAppHostAsync(string dataDir)
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(["--DataDir", dataDir], Ct);
+        await using var app = await builder.BuildAsync(Ct);
+        await app.StartAsync(Ct).WaitAsync(StartBound, Ct);
+
+        string[] services =
+        [
+            "inventory",
+            "orders",
+            //#if (IncludeTelemetry)
+            "telemetry",
+            //#endif
+        ];
+        foreach (var name in services)
+        {
+            await app.ResourceNotifications.WaitForResourceHealthyAsync(name, Ct).WaitAsync(StartBound, Ct);
+        }
+
+        var token = DevTokens.Mint("apphost-test", ["orders.write", "orders.read"], TimeSpan.FromMinutes(10));
+        using var channel = BearerChannel.ForAddress(app.GetEndpoint("orders", "Grpc"), token);
+        var client = new OrderService.OrderServiceClient(channel);
+        return await client.PlaceOrderAsync(
+            new PlaceOrderRequest
+            {
+                RequestId = Guid.NewGuid().ToString(),
+                CustomerId = "apphost-test",
+                Lines = { new OrderLine { Sku = "CB-005", Quantity = 1 } },
+            },
+            deadline: DateTime.UtcNow.AddSeconds(30),
+            cancellationToken: Ct);
+    }
+}
