@@ -127,6 +127,7 @@ public sealed partial class InstantiationTests(TemplatePackage template)
         Assert.DoesNotContain("dotnet new", readme, StringComparison.Ordinal);
         Assert.DoesNotContain("#if", readme, StringComparison.Ordinal);
         Assert.DoesNotContain("#endif", readme, StringComparison.Ordinal);
+        Assert.StartsWith("MIT License", tree.Read("LICENSE"), StringComparison.Ordinal);
     }
 
     [Theory]

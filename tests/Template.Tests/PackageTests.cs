@@ -22,6 +22,11 @@ public sealed partial class PackageTests(TemplatePackage template)
         Assert.Contains("content/.gitignore", entries);
         Assert.Contains("content/global.json", entries);
         Assert.Contains("content/Services.sln", entries);
+        Assert.Contains("content/LICENSE", entries);
+        Assert.Contains("content/.template.config/ide.host.json", entries);
+        Assert.Contains("README.md", entries);
+        Assert.Equal("MIT", nuspec.Descendants().Single(e => e.Name.LocalName == "license").Value);
+        Assert.Equal("README.md", nuspec.Descendants().Single(e => e.Name.LocalName == "readme").Value);
         Assert.DoesNotContain(entries, e => PackageJunk().IsMatch(e));
         Assert.DoesNotContain(entries, e => e.StartsWith("lib/", StringComparison.Ordinal));
     }
