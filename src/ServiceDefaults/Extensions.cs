@@ -24,6 +24,7 @@ public static class Extensions
 
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        app.UseMetadataLimits();
         app.UseDefaultGrpcWeb();
         app.MapDefaultHealthEndpoints();
         app.MapDefaultGrpcEndpoints();

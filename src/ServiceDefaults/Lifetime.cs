@@ -47,7 +47,7 @@ public static class Lifetime
 
         services.Configure<KestrelServerOptions>(kestrel =>
         {
-            ApplyDefaultLimits(kestrel.Limits);
+            ApplyDefaultLimits(kestrel.Limits, configuration);
 
             // The standard Kestrel:Limits section still wins over the defaults above.
             configuration.GetSection("Kestrel:Limits").Bind(kestrel.Limits);
@@ -59,14 +59,17 @@ public static class Lifetime
     /// Defaults chosen for gRPC. Request body size and minimum body data rate are left to Grpc.AspNetCore: it lifts
     /// both per gRPC call (streams may idle; Grpc:MaxMessageSize caps each message instead).
     /// </summary>
-    private static void ApplyDefaultLimits(KestrelServerLimits limits)
+    private static void ApplyDefaultLimits(KestrelServerLimits limits, IConfiguration configuration)
     {
         // Concurrent calls one client connection may have open; clients queue (or open another connection) beyond it.
         limits.Http2.MaxStreamsPerConnection = 100;
 
-        // Metadata: a bearer token plus trace and correlation headers fit with room to spare.
-        limits.Http2.MaxRequestHeaderFieldSize = 16 * 1024;
-        limits.MaxRequestHeadersTotalSize = 32 * 1024;
+        // Metadata: MetadataLimits answers RESOURCE_EXHAUSTED over Grpc:MaxMetadataSize/Entries (32 KB, 100: a bearer
+        // token plus trace and correlation headers fit with room to spare); Kestrel's hard limits sit above them.
+        var metadataSize = MetadataLimits.HardLimitFactor * MetadataLimits.MaxSize(configuration);
+        limits.MaxRequestHeadersTotalSize = metadataSize;
+        limits.Http2.MaxRequestHeaderFieldSize = metadataSize;
+        limits.MaxRequestHeaderCount = 20 * MetadataLimits.MaxEntries(configuration);
 
         // Larger flow-control windows than Kestrel's 128/96 KB keep multi-megabyte messages and streams moving.
         limits.Http2.InitialConnectionWindowSize = 1024 * 1024;
