@@ -1,5 +1,6 @@
 using System.Text;
 
+using Contoso.Retail.Contracts;
 using Contoso.Retail.Contracts.Auth;
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Inventory;

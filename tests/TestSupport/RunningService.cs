@@ -1,5 +1,6 @@
 using System.Net;
 
+using Contoso.Retail.Contracts;
 using Contoso.Retail.Contracts.Auth;
 using Contoso.Retail.ServiceDefaults;
 

@@ -1,6 +1,6 @@
 using Contoso.Retail.Contracts.Auth;
 using Contoso.Retail.Orders.Model;
-using Contoso.Retail.ServiceDefaults.Interceptors;
+using Contoso.Retail.ServiceDefaults;
 
 using Grpc.Core;
 

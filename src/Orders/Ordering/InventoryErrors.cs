@@ -4,6 +4,8 @@ using Google.Rpc;
 
 using Grpc.Core;
 
+using Status = Grpc.Core.Status;
+
 namespace Contoso.Retail.Orders.Ordering;
 
 /// <summary>How Orders reads what Inventory said when a call to it failed.</summary>
@@ -43,6 +45,6 @@ public static class InventoryErrors
         var code = failure.StatusCode is StatusCode.DeadlineExceeded or StatusCode.Cancelled
             ? failure.StatusCode
             : StatusCode.Unavailable;
-        return new RpcException(new global::Grpc.Core.Status(code, $"{message} (inventory: {failure.StatusCode})"));
+        return new RpcException(new Status(code, $"{message} (inventory: {failure.StatusCode})"));
     }
 }

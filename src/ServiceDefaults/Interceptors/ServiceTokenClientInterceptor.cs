@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 
+using Contoso.Retail.Contracts;
+
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 

@@ -5,7 +5,7 @@ using Contoso.Retail.Contracts.Options.V1;
 
 using Google.Protobuf.Reflection;
 
-namespace Contoso.Retail.ServiceDefaults;
+namespace Contoso.Retail.Contracts;
 
 /// <summary>
 /// Every RPC the contracts declare, by gRPC path ("/inventory.v1.InventoryService/ReserveStock"), with what its

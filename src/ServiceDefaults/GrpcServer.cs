@@ -8,7 +8,7 @@ using Microsoft.Extensions.Hosting;
 
 namespace Contoso.Retail.ServiceDefaults;
 
-public static class Grpc
+public static class GrpcServer
 {
     /// <summary>Default message size cap for both directions; override with Grpc:MaxMessageSize (bytes).</summary>
     public const int DefaultMaxMessageSize = 4 * 1024 * 1024;
