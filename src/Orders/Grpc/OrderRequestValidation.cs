@@ -34,9 +34,9 @@ public static class OrderRequestValidation
             for (var i = 0; i < request.Lines.Count; i++)
             {
                 var line = request.Lines[i];
-                if (!Sku.IsValid(line.Sku))
+                if (Sku.Problem(line.Sku) is { } problem)
                 {
-                    validator.Add($"lines[{i}].sku", "must be 1-64 characters of A-Z, a-z, 0-9, '-', '_' or '.'");
+                    validator.Add($"lines[{i}].sku", problem);
                 }
                 else if (!seen.Add(line.Sku))
                 {
