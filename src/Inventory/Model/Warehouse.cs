@@ -26,7 +26,7 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
         {
             try
             {
-                var now = Now();
+                var now = time.UtcNowForStorage();
                 var (item, created) = await writes.RunAsync(db => UpsertAsync(db, sku, name, available, now), cancellationToken);
                 feed.Publish([StockChange.Of(item)]);
                 return (item, created);
@@ -67,7 +67,7 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
         {
             try
             {
-                var now = Now();
+                var now = time.UtcNowForStorage();
                 return await writes.RunAsync(db => ReserveAsync(db, reservationId, lines, now), cancellationToken);
             }
             catch (Exception ex) when (ex.IsUniqueViolation() && attempt < MaxAttempts)
@@ -91,7 +91,7 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
         {
             try
             {
-                var now = Now();
+                var now = time.UtcNowForStorage();
                 var (releasedNow, changes) = await writes.RunAsync(db => ReleaseAsync(db, reservationId, now), cancellationToken);
                 if (changes is not null)
                 {
@@ -224,8 +224,8 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
             {
                 ReservationId = reservationId,
                 State = Enum.Parse<ReservationState>(row.GetString(0)),
-                CreatedAt = Utc(row.GetDateTime(1)),
-                ReleasedAt = row.IsDBNull(2) ? null : Utc(row.GetDateTime(2)),
+                CreatedAt = StorageTime.AsUtc(row.GetDateTime(1)),
+                ReleasedAt = row.IsDBNull(2) ? null : StorageTime.AsUtc(row.GetDateTime(2)),
             };
         }
 
@@ -257,18 +257,9 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
         var changes = new List<StockChange>(skus.Count);
         while (await row.ReadAsync())
         {
-            changes.Add(new StockChange(row.GetString(0), row.GetInt32(1), row.GetInt32(2), row.GetInt64(3), Utc(row.GetDateTime(4))));
+            changes.Add(new StockChange(row.GetString(0), row.GetInt32(1), row.GetInt32(2), row.GetInt64(3), StorageTime.AsUtc(row.GetDateTime(4))));
         }
 
         return changes;
-    }
-
-    private static DateTime Utc(DateTime stored) => DateTime.SpecifyKind(stored, DateTimeKind.Utc);
-
-    // Microsecond precision, what PostgreSQL stores: a replayed reservation reports the same time as the first answer.
-    private DateTime Now()
-    {
-        var now = time.GetUtcNow().UtcDateTime;
-        return new DateTime(now.Ticks - (now.Ticks % 10), DateTimeKind.Utc);
     }
 }

@@ -1,6 +1,7 @@
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Orders.Data;
 using Contoso.Retail.Orders.Model;
+using Contoso.Retail.ServiceDefaults.Data;
 
 using Grpc.Core;
 

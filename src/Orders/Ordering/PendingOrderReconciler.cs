@@ -1,6 +1,7 @@
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Orders.Data;
 using Contoso.Retail.Orders.Model;
+using Contoso.Retail.ServiceDefaults.Data;
 
 using Grpc.Core;
 
@@ -32,8 +33,8 @@ public sealed partial class PendingOrderReconciler(
         var db = scope.ServiceProvider.GetRequiredService<OrdersDbContext>();
         var inventory = scope.ServiceProvider.GetRequiredService<InventoryService.InventoryServiceClient>();
 
-        var cutoff = Clock.ForStorage(now - options.Value.PendingOrderTimeout);
-        var updatedAt = Clock.ForStorage(now);
+        var cutoff = StorageTime.ForStorage(now - options.Value.PendingOrderTimeout);
+        var updatedAt = StorageTime.ForStorage(now);
         var details = RejectionViolation.ToJson(Order.ExpiredViolations);
         var expired = await db.Orders
             .Where(o => o.Status == OrderStatus.Pending && o.CreatedAt < cutoff)

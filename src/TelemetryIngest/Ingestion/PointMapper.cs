@@ -1,6 +1,7 @@
 using System.Text.Json;
 
 using Contoso.Retail.Contracts.Telemetry.V1;
+using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.TelemetryIngest.Data;
 
 using Google.Protobuf.WellKnownTypes;
@@ -34,8 +35,7 @@ public static class PointMapper
         {
             DeviceId = point.DeviceId,
             Metric = point.Metric,
-            // SQLite hands DateTime back unspecified; everything stored is UTC.
-            Timestamp = Timestamp.FromDateTime(DateTime.SpecifyKind(point.Timestamp, DateTimeKind.Utc)),
+            Timestamp = Timestamp.FromDateTime(StorageTime.AsUtc(point.Timestamp)),
             Value = point.Value,
         };
         if (point.Labels is not null)

@@ -38,7 +38,7 @@ public sealed class TelemetryStore(TelemetryDbContext db, DatabaseSettings datab
                 {
                     DeviceId = reader.GetString(0),
                     Metric = reader.GetString(1),
-                    Timestamp = DateTime.SpecifyKind(reader.GetDateTime(2), DateTimeKind.Utc),
+                    Timestamp = StorageTime.AsUtc(reader.GetDateTime(2)),
                     Value = reader.GetDouble(3),
                     Labels = reader.IsDBNull(4) ? null : reader.GetString(4),
                 };
