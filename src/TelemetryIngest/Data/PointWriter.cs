@@ -1,4 +1,5 @@
 using Contoso.Retail.ServiceDefaults.Data;
+using Contoso.Retail.TelemetryIngest.Model;
 
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;

@@ -7,9 +7,7 @@ using Contoso.Retail.Inventory.Data;
 using Contoso.Retail.Orders;
 using Contoso.Retail.Orders.Data;
 using Contoso.Retail.ServiceDefaults;
-//#if (IncludeTelemetry)
 using Contoso.Retail.TelemetryIngest;
-//#endif
 using Contoso.Retail.TestSupport;
 
 using Grpc.AspNetCore.Server;
@@ -46,7 +44,7 @@ internal static class RetailServices
             app =>
             {
                 app.MapDefaultEndpoints();
-                return app.UseInventoryAsync();
+                return app.MapInventoryAsync();
             });
 
     /// <param name="inventory">Services:Inventory - an http URL, or a dns:/// or static:/// target.</param>
@@ -62,7 +60,7 @@ internal static class RetailServices
             app =>
             {
                 app.MapDefaultEndpoints();
-                return app.UseOrdersAsync();
+                return app.MapOrdersAsync();
             });
     }
 
@@ -75,7 +73,7 @@ internal static class RetailServices
             app =>
             {
                 app.MapDefaultEndpoints();
-                return app.UseTelemetryIngestAsync();
+                return app.MapTelemetryIngestAsync();
             });
 
     //#endif

@@ -8,7 +8,7 @@ using Grpc.Core;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
-namespace Contoso.Retail.Orders.Ordering;
+namespace Contoso.Retail.Orders.Domain;
 
 /// <summary>
 /// Makes sure no order stays half-done. Every Orders:ReconcileInterval it rejects orders that have been

@@ -1,4 +1,3 @@
-
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Contracts.Orders.V1;
 using Contoso.Retail.ServiceDefaults.Errors;
@@ -6,7 +5,7 @@ using Contoso.Retail.ServiceDefaults.Errors;
 namespace Contoso.Retail.Orders.Grpc;
 
 /// <summary>Checks requests before they reach the domain; every violation is reported at once, by field path.</summary>
-public static class OrderRequestValidation
+public static class OrderValidation
 {
     public const int MaxIdLength = 128;
     public const int MaxLines = 100;

@@ -1,3 +1,4 @@
+using Contoso.Retail.Inventory.Domain;
 using Contoso.Retail.Inventory.Model;
 
 using Google.Protobuf.WellKnownTypes;
@@ -7,7 +8,7 @@ using Wire = Contoso.Retail.Contracts.Inventory.V1;
 namespace Contoso.Retail.Inventory.Grpc;
 
 /// <summary>Domain to wire, one small function a message.</summary>
-internal static class Mapping
+internal static class InventoryMapper
 {
     public static Wire.Item ToWire(this Item item) => new()
     {

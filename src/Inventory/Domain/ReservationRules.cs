@@ -1,10 +1,11 @@
+using Contoso.Retail.Inventory.Model;
 using Contoso.Retail.ServiceDefaults.Errors;
 
 using Google.Rpc;
 
 using Grpc.Core;
 
-namespace Contoso.Retail.Inventory.Model;
+namespace Contoso.Retail.Inventory.Domain;
 
 /// <summary>What a reservation request means given what is already stored: the rules, without the database.</summary>
 public static class ReservationRules

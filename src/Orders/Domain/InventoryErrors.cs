@@ -6,7 +6,7 @@ using Grpc.Core;
 
 using Status = Grpc.Core.Status;
 
-namespace Contoso.Retail.Orders.Ordering;
+namespace Contoso.Retail.Orders.Domain;
 
 /// <summary>How Orders reads what Inventory said when a call to it failed.</summary>
 public static class InventoryErrors

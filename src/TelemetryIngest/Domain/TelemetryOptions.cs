@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Contoso.Retail.TelemetryIngest.Ingestion;
+namespace Contoso.Retail.TelemetryIngest.Domain;
 
 /// <summary>The "Telemetry" configuration section.</summary>
 public sealed class TelemetryOptions

@@ -7,7 +7,7 @@ using Grpc.Core;
 
 using Microsoft.EntityFrameworkCore;
 
-namespace Contoso.Retail.Orders.Ordering;
+namespace Contoso.Retail.Orders.Domain;
 
 /// <summary>
 /// Places an order, idempotently by request id: save it PENDING first, then reserve its stock in

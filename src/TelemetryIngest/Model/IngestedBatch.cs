@@ -1,4 +1,4 @@
-namespace Contoso.Retail.TelemetryIngest.Data;
+namespace Contoso.Retail.TelemetryIngest.Model;
 
 /// <summary>A StreamIngest batch that was committed; its id makes a resent batch a no-op.</summary>
 public sealed class IngestedBatch

@@ -4,7 +4,7 @@ using Contoso.Retail.ServiceDefaults;
 
 using Grpc.Core;
 
-namespace Contoso.Retail.Orders.Ordering;
+namespace Contoso.Retail.Orders.Domain;
 
 /// <summary>
 /// Whose orders a caller may place, see and cancel: a customer's token (its "sub" is the customer id) only its

@@ -8,7 +8,7 @@ using Google.Rpc;
 
 using Grpc.Core;
 
-namespace Contoso.Retail.TelemetryIngest.Ingestion;
+namespace Contoso.Retail.TelemetryIngest.Grpc;
 
 /// <summary>
 /// The contract's input rules (see telemetry.proto). Violations are INVALID_ARGUMENT with a

@@ -3,10 +3,11 @@ using System.Threading.Channels;
 using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.ServiceDefaults.Errors;
 using Contoso.Retail.TelemetryIngest.Data;
+using Contoso.Retail.TelemetryIngest.Model;
 
 using Microsoft.Extensions.Options;
 
-namespace Contoso.Retail.TelemetryIngest.Ingestion;
+namespace Contoso.Retail.TelemetryIngest.Domain;
 
 /// <summary>Outcome of storing a StreamIngest batch.</summary>
 public readonly record struct StoredBatch(int Points, bool Duplicate);

@@ -2,14 +2,14 @@ using System.Text.Json;
 
 using Contoso.Retail.Contracts.Telemetry.V1;
 using Contoso.Retail.ServiceDefaults.Data;
-using Contoso.Retail.TelemetryIngest.Data;
+using Contoso.Retail.TelemetryIngest.Model;
 
 using Google.Protobuf.WellKnownTypes;
 
-namespace Contoso.Retail.TelemetryIngest.Ingestion;
+namespace Contoso.Retail.TelemetryIngest.Grpc;
 
 /// <summary>Wire <see cref="Point"/> to and from the stored row (labels as a JSON object).</summary>
-public static class PointMapper
+public static class TelemetryMapper
 {
     /// <remarks>Expects a validated point (timestamp present and in range).</remarks>
     public static TelemetryPoint ToStored(Point point)

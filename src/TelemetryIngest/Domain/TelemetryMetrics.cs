@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace Contoso.Retail.TelemetryIngest.Ingestion;
+namespace Contoso.Retail.TelemetryIngest.Domain;
 
 /// <summary>
 /// Points through the write path: received (written into an open transaction), committed

@@ -2,7 +2,7 @@ using System.Diagnostics.Metrics;
 
 using Contoso.Retail.Orders.Model;
 
-namespace Contoso.Retail.Orders.Ordering;
+namespace Contoso.Retail.Orders.Domain;
 
 /// <summary>
 /// Placements that asked Inventory for stock (<c>orders.placed</c>, tag <c>outcome</c>: confirmed, rejected, or

@@ -1,11 +1,12 @@
 using Contoso.Retail.Inventory.Data;
+using Contoso.Retail.Inventory.Model;
 using Contoso.Retail.ServiceDefaults.Data;
 
 using Grpc.Core;
 
 using Microsoft.EntityFrameworkCore;
 
-namespace Contoso.Retail.Inventory.Model;
+namespace Contoso.Retail.Inventory.Domain;
 
 /// <summary>The outcome of releasing a reservation.</summary>
 public sealed record Release(string ReservationId, bool ReleasedNow);

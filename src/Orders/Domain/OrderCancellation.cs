@@ -7,7 +7,7 @@ using Grpc.Core;
 
 using Microsoft.EntityFrameworkCore;
 
-namespace Contoso.Retail.Orders.Ordering;
+namespace Contoso.Retail.Orders.Domain;
 
 /// <summary>
 /// Cancels an order: release its reservation in Inventory first (idempotent; for a pending order it also

@@ -1,7 +1,9 @@
 using System.Collections.Immutable;
 using System.Threading.Channels;
 
-namespace Contoso.Retail.Inventory.Model;
+using Contoso.Retail.Inventory.Model;
+
+namespace Contoso.Retail.Inventory.Domain;
 
 /// <summary>A stock level as committed; <see cref="Version"/> orders the changes of one SKU.</summary>
 public sealed record StockChange(string Sku, int Available, int Reserved, long Version, DateTime UpdatedAt)

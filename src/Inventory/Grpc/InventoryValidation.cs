@@ -8,7 +8,7 @@ namespace Contoso.Retail.Inventory.Grpc;
 /// Checks each request against the contract and reports every bad field at once
 /// (INVALID_ARGUMENT with google.rpc.BadRequest, field names as in the proto: <c>lines[1].quantity</c>).
 /// </summary>
-public static class RequestValidation
+public static class InventoryValidation
 {
     public const int DefaultPageSize = 100;
     public const int MaxPageSize = 1000;

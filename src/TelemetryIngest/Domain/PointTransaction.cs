@@ -4,11 +4,12 @@ using System.Text;
 
 using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.TelemetryIngest.Data;
+using Contoso.Retail.TelemetryIngest.Model;
 
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 
-namespace Contoso.Retail.TelemetryIngest.Ingestion;
+namespace Contoso.Retail.TelemetryIngest.Domain;
 
 /// <summary>
 /// One database transaction that points are appended to. Nothing is visible to anyone until

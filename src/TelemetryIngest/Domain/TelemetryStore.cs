@@ -2,9 +2,9 @@ using System.Runtime.CompilerServices;
 
 using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.TelemetryIngest.Data;
+using Contoso.Retail.TelemetryIngest.Model;
 
-
-namespace Contoso.Retail.TelemetryIngest.Ingestion;
+namespace Contoso.Retail.TelemetryIngest.Domain;
 
 /// <summary>Writes points in transactions (see <see cref="BatchWriter"/> for StreamIngest batches) and reads them back by time range.</summary>
 public sealed class TelemetryStore(TelemetryDbContext db, DatabaseSettings database, ReadConnections reads, TelemetryMetrics metrics)

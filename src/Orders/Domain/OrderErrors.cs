@@ -5,7 +5,7 @@ using Google.Rpc;
 
 using Grpc.Core;
 
-namespace Contoso.Retail.Orders.Ordering;
+namespace Contoso.Retail.Orders.Domain;
 
 /// <summary>The errors Orders returns about orders, with google.rpc details.</summary>
 public static class OrderErrors

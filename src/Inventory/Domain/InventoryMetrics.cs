@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace Contoso.Retail.Inventory.Model;
+namespace Contoso.Retail.Inventory.Domain;
 
 /// <summary>
 /// ReserveStock outcomes (<c>inventory.reservations</c>, tag <c>outcome</c>: reserved, replayed - the id was

@@ -1,4 +1,4 @@
-namespace Contoso.Retail.TelemetryIngest.Data;
+namespace Contoso.Retail.TelemetryIngest.Model;
 
 /// <summary>One stored measurement. Rows are only ever appended (bulk) and read back by time range.</summary>
 public sealed class TelemetryPoint

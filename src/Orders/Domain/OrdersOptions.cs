@@ -1,4 +1,4 @@
-namespace Contoso.Retail.Orders.Ordering;
+namespace Contoso.Retail.Orders.Domain;
 
 /// <summary>Settings from the "Orders" configuration section.</summary>
 public sealed class OrdersOptions
