@@ -103,12 +103,14 @@ public sealed class TelemetryDeviceSimulator(
                     if (failedInARow > _simulation.MaxFailedAttempts)
                     {
                         throw new RpcException(new Status(StatusCode.Unavailable,
-                            $"{id}: gave up after {failedInARow} attempts in a row with no acknowledgement ({Describe(ex)}); {Pending()} batch(es) unacknowledged"));
+                            $"{id}: gave up after {failedInARow} attempts in a row with no acknowledgement ({Describe(ex)}); "
+                            + $"{Pending()} batch(es) unacknowledged"));
                     }
 
                     _reconnects++;
                     var backoff = TimeSpan.FromMilliseconds(Math.Min(2000, 50 * Math.Pow(2, failedInARow)) * (0.5 + (Random.Shared.NextDouble() / 2)));
-                    owner._log($"{id}: stream broke ({Describe(ex)}); reconnecting in {backoff.TotalMilliseconds:0} ms and resending {Pending()} unacknowledged batch(es)");
+                    owner._log($"{id}: stream broke ({Describe(ex)}); reconnecting in {backoff.TotalMilliseconds:0} ms "
+                        + $"and resending {Pending()} unacknowledged batch(es)");
                     await Task.Delay(backoff, cancellationToken);
                 }
             }

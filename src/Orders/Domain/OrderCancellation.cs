@@ -22,7 +22,8 @@ public sealed class OrderCancellation(
     public const string DefaultReason = "cancelled by request";
 
     /// <exception cref="RpcException">
-    /// NOT_FOUND (also for another customer's order when <paramref name="access"/> is one customer's), FAILED_PRECONDITION (the order was rejected), UNAVAILABLE / DEADLINE_EXCEEDED / CANCELLED
+    /// NOT_FOUND (also for another customer's order when <paramref name="access"/> is one customer's),
+    /// FAILED_PRECONDITION (the order was rejected), UNAVAILABLE / DEADLINE_EXCEEDED / CANCELLED
     /// (Inventory did not answer; nothing changed).
     /// </exception>
     public async Task<Order> CancelAsync(string orderId, string? reason, CustomerAccess access, CancellationToken cancellationToken)

@@ -71,7 +71,9 @@ public sealed class AuthInterceptor(BearerTokenValidator validator) : Intercepto
         }
 
         var caller = await validator.ValidateAsync(header.AsSpan(BearerPrefix.Length).Trim())
-            ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "The bearer token is not valid (expired, not yet valid, or not issued for this service)."), Challenge);
+            ?? throw new RpcException(
+                new Status(StatusCode.Unauthenticated, "The bearer token is not valid (expired, not yet valid, or not issued for this service)."),
+                Challenge);
 
         var scope = ContractMethods.RequiredScope(context.Method)
             ?? throw new RpcException(new Status(StatusCode.PermissionDenied, $"{context.Method} declares no required scope, so nobody may call it."));

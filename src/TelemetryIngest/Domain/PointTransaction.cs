@@ -89,7 +89,11 @@ public sealed class PointTransaction : IAsyncDisposable
         }
 
         var resent = batches.Select(b => b.BatchId).Where(id => !inserted.Contains(id)).ToList();
-        foreach (var stored in await _db.IngestedBatches.Where(b => resent.Contains(b.BatchId)).Select(b => new { b.BatchId, b.Points }).ToListAsync(cancellationToken))
+        var storedBatches = await _db.IngestedBatches
+            .Where(b => resent.Contains(b.BatchId))
+            .Select(b => new { b.BatchId, b.Points })
+            .ToListAsync(cancellationToken);
+        foreach (var stored in storedBatches)
         {
             earlier[stored.BatchId] = stored.Points;
         }

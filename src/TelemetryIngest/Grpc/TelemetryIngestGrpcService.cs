@@ -75,7 +75,8 @@ public sealed class TelemetryIngestGrpcService(
     {
         TelemetryValidation.ValidateQuery(request);
         var cancellationToken = context.CancellationToken;
-        var points = store.Query(request.DeviceId, request.Metric, request.StartTime.ToDateTime(), request.EndTime.ToDateTime(), request.Limit, cancellationToken);
+        var points = store.Query(
+            request.DeviceId, request.Metric, request.StartTime.ToDateTime(), request.EndTime.ToDateTime(), request.Limit, cancellationToken);
 
         var chunk = new QueryResponse();
         var chunkBytes = 0;
