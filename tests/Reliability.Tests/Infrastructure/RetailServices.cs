@@ -7,7 +7,9 @@ using Contoso.Retail.Inventory.Data;
 using Contoso.Retail.Orders;
 using Contoso.Retail.Orders.Data;
 using Contoso.Retail.ServiceDefaults;
+//#if (IncludeTelemetry)
 using Contoso.Retail.TelemetryIngest;
+//#endif
 using Contoso.Retail.TestSupport;
 
 using Grpc.AspNetCore.Server;
