@@ -12,12 +12,8 @@ public sealed record StockChange(string Sku, int Available, int Reserved, long V
 }
 
 /// <summary>
-/// Fans committed stock changes out to WatchStock streams, in process.
-/// The feed is per replica: a watcher hears about changes made through the replica it is connected to,
-/// not about changes made on other replicas or written to the database directly. A deployment that
-/// runs several replicas and needs every change would put a shared feed here (e.g. PostgreSQL LISTEN/NOTIFY).
-/// Each subscriber has a bounded buffer; one that falls behind is cut off (<see cref="StockSubscription.Overflowed"/>)
-/// rather than slowing writers down or growing memory without bound. It can watch again for fresh levels.
+/// Fans committed stock changes out to WatchStock streams, in this replica only (a shared feed, e.g. LISTEN/NOTIFY,
+/// would go here). A subscriber that falls behind its bounded buffer is cut off rather than slowing writers.
 /// </summary>
 public sealed class StockChangeFeed(int capacity = StockChangeFeed.DefaultCapacity)
 {

@@ -39,10 +39,8 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
     }
 
     /// <summary>
-    /// Takes stock for every line or for none. The reservation row is inserted first: its primary key
-    /// is the idempotency key, so a concurrent duplicate collides on it and is answered from the stored row.
-    /// Each line is a conditional update that only succeeds while enough stock is available, so stock
-    /// is never oversold, whatever runs at the same time.
+    /// Takes stock for every line or none. The reservation row goes first (its key is the idempotency key, so a duplicate
+    /// collides and is answered from it); each line is a conditional update, so stock is never oversold.
     /// </summary>
     /// <exception cref="RpcException">
     /// FAILED_PRECONDITION when stock is short or the id was released; ALREADY_EXISTS when the id holds other lines.

@@ -76,10 +76,8 @@ public sealed class InventoryGrpcService(
     }
 
     /// <summary>
-    /// Current levels (initial = true), then every change until the client goes away. Subscribes before
-    /// reading the levels so no change falls between the two; a change the levels already include is
-    /// recognised by its version and not sent again. Only changes made through this replica are seen
-    /// (see <see cref="StockChangeFeed"/>).
+    /// Current levels, then every change made through this replica. Subscribes before reading the levels so no change
+    /// falls between; one the levels already include is recognised by its version and not sent again.
     /// </summary>
     public override async Task WatchStock(WatchStockRequest request, IServerStreamWriter<WatchStockResponse> responseStream, ServerCallContext context)
     {

@@ -7,10 +7,8 @@ using Grpc.Core;
 namespace Contoso.Retail.Orders.Domain;
 
 /// <summary>
-/// Whose orders a caller may place, see and cancel: a customer's token (its "sub" is the customer id) only its
-/// own; a token with <see cref="Scopes.OrdersAdmin"/> every customer's. Another customer's order is NOT_FOUND,
-/// exactly like an unknown id, so order ids reveal nothing; naming another customer (PlaceOrder, ListOrders) is
-/// PERMISSION_DENIED, which reveals nothing the caller did not say.
+/// Whose orders a caller may touch: a customer's token only its own, <see cref="Scopes.OrdersAdmin"/> everyone's.
+/// Another customer's order is NOT_FOUND, like an unknown id, so order ids reveal nothing.
 /// </summary>
 public sealed class CustomerAccess
 {

@@ -10,10 +10,8 @@ using Microsoft.EntityFrameworkCore;
 namespace Contoso.Retail.Orders.Domain;
 
 /// <summary>
-/// Places an order, idempotently by request id: save it PENDING first, then reserve its stock in
-/// Inventory under the order id (Inventory is idempotent by that id), then mark it CONFIRMED or REJECTED.
-/// If Inventory does not answer, the order stays PENDING: the same request may be retried, and
-/// <see cref="PendingOrderReconciler"/> rejects it if nobody does.
+/// Places an order idempotently by request id: saved PENDING, stock reserved in Inventory under the order id, then
+/// CONFIRMED or REJECTED. If Inventory does not answer it stays PENDING for a retry or <see cref="PendingOrderReconciler"/>.
 /// </summary>
 public sealed class OrderPlacement(
     OrdersDbContext db,

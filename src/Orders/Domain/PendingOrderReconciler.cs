@@ -11,12 +11,8 @@ using Microsoft.Extensions.Options;
 namespace Contoso.Retail.Orders.Domain;
 
 /// <summary>
-/// Makes sure no order stays half-done. Every Orders:ReconcileInterval it rejects orders that have been
-/// PENDING longer than Orders:PendingOrderTimeout (Inventory never confirmed them) and releases their
-/// reservations. The order is claimed (PENDING -> REJECTED, release pending) before Inventory is called, so a
-/// PlaceOrder retry racing with it cannot confirm an order whose stock is being given back; a release that
-/// fails is retried on the next pass. Releasing also records the id as released in Inventory, so a
-/// reservation still in flight is refused rather than taking stock nobody would give back.
+/// Rejects orders PENDING longer than Orders:PendingOrderTimeout and releases their stock. Each is claimed before
+/// Inventory is called, so a racing PlaceOrder retry cannot confirm an order whose stock is being given back.
 /// </summary>
 public sealed partial class PendingOrderReconciler(
     IServiceScopeFactory scopes,

@@ -13,13 +13,8 @@ namespace Contoso.Retail.TelemetryIngest.Domain;
 public readonly record struct StoredBatch(int Points, bool Duplicate);
 
 /// <summary>
-/// Commits StreamIngest batches with group commit: batches that arrive while a commit is in progress (from any
-/// stream) are written together in the next transaction, up to <see cref="TelemetryOptions.MaxPointsPerCommit"/>
-/// points, so a transaction's fixed cost (batch-id claim, COPY start, commit round trip and flush) is shared.
-/// Every batch is still claimed by its id in the transaction that writes its points, and its caller hears back
-/// only after that transaction has committed. If a group fails for a reason other than an unreachable database,
-/// each of its batches is retried alone, so one batch the database refuses cannot fail the others. On shutdown the batches already handed over are committed
-/// before the writer stops; later ones are refused with UNAVAILABLE (nothing acknowledged, the device resends).
+/// Group commit for StreamIngest: batches arriving during a commit share the next transaction, and each caller
+/// hears back only once it has committed. A failed group is retried batch by batch so one bad batch fails alone.
 /// </summary>
 public sealed partial class BatchWriter(
     IServiceScopeFactory scopes,

@@ -14,10 +14,8 @@ public sealed class TelemetryStore(TelemetryDbContext db, DatabaseSettings datab
         PointTransaction.BeginAsync(db, database.Provider, metrics, cancellationToken);
 
     /// <summary>
-    /// The points of <paramref name="deviceId"/> (and <paramref name="metric"/>, unless empty) in
-    /// [<paramref name="start"/>, <paramref name="end"/>), by time then insertion order, streamed from
-    /// the database on a prepared statement (EF Core's per-row materialisation was most of a Query's cost);
-    /// <paramref name="limit"/> 0 means all.
+    /// Points of a device (and metric, unless empty) in [start, end), by time then insertion, read on a prepared
+    /// statement (EF Core's per-row materialisation was most of a Query's cost); limit 0 means all.
     /// </summary>
     public async IAsyncEnumerable<TelemetryPoint> Query(
         string deviceId, string? metric, DateTime start, DateTime end, int limit,
