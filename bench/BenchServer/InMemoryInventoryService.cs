@@ -26,7 +26,7 @@ public sealed class InMemoryInventoryService : InventoryService.InventoryService
 
     public override Task<GetItemResponse> GetItem(GetItemRequest request, ServerCallContext context)
     {
-        RequestValidation.Validate(request);
+        InventoryValidation.Validate(request);
         return Items.TryGetValue(request.Sku, out var item)
             ? Task.FromResult(new GetItemResponse { Item = item.Clone() })
             : throw RpcErrors.NotFound("inventory.v1.Item", request.Sku);

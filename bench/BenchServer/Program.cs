@@ -82,7 +82,7 @@ if (inMemory)
 else
 {
     // Maps Inventory's InventoryGrpcService, migrates and (Inventory:SeedSampleData) seeds: the same handler and queries.
-    await app.UseInventoryAsync();
+    await app.MapInventoryAsync();
 }
 
 await app.RunAsync();

@@ -1,15 +1,13 @@
 using System.Collections.Concurrent;
 using System.CommandLine;
 
+using Contoso.Retail.Contracts;
 using Contoso.Retail.Contracts.Auth;
 using Contoso.Retail.Contracts.Inventory.V1;
-using Contoso.Retail.Contracts.Options.V1;
 using Contoso.Retail.Contracts.Orders.V1;
 //#if (IncludeTelemetry)
 using Contoso.Retail.Contracts.Telemetry.V1;
 //#endif
-
-using Google.Protobuf.Reflection;
 
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -21,15 +19,6 @@ public sealed class CommandContext(ParseResult parseResult) : IDisposable
 {
     // Long enough for a watch left running for a while; the token is never printed.
     private static readonly TimeSpan MintedLifetime = TimeSpan.FromHours(8);
-
-    private static readonly Dictionary<string, ServiceDescriptor> ServiceContracts = new[]
-    {
-        InventoryService.Descriptor,
-        OrderService.Descriptor,
-        //#if (IncludeTelemetry)
-        TelemetryIngestService.Descriptor,
-        //#endif
-    }.ToDictionary(s => s.FullName);
 
     private readonly Dictionary<string, GrpcChannel> _channels = [];
     private readonly ConcurrentDictionary<string, string> _minted = new();
@@ -78,13 +67,9 @@ public sealed class CommandContext(ParseResult parseResult) : IDisposable
             Commands.TokenCommand.DefaultSubject, [s, Scopes.OrdersAdmin], MintedLifetime));
     }
 
-    /// <summary>The method's (options.v1.required_scope); the call's ServiceUrl ends with the service's full name.</summary>
-    private static string RequiredScope(AuthInterceptorContext call)
-    {
-        var service = call.ServiceUrl[(call.ServiceUrl.LastIndexOf('/') + 1)..];
-        return ServiceContracts.GetValueOrDefault(service)?.FindMethodByName(call.MethodName)?.GetOptions()
-            ?.GetExtension(OptionsExtensions.RequiredScope) ?? "";
-    }
+    /// <summary>The method's required scope; the call's ServiceUrl ends with the service's full name.</summary>
+    private static string RequiredScope(AuthInterceptorContext call) =>
+        ContractMethods.RequiredScope($"/{call.ServiceUrl[(call.ServiceUrl.LastIndexOf('/') + 1)..]}/{call.MethodName}") ?? "";
 
     public void Dispose()
     {

@@ -22,11 +22,13 @@ public static class CommandRunner
                 context.Output.Error(ex);
                 if (ex.StatusCode == StatusCode.Unavailable)
                 {
-                    context.Output.Hint($"is the service running at {string.Join(" / ", context.Addresses)}? (the --<service> options or RETAIL_<SERVICE>_URL set the addresses)");
+                    context.Output.Hint($"is the service running at {string.Join(" / ", context.Addresses)}? "
+                        + "(the --<service> options or RETAIL_<SERVICE>_URL set the addresses)");
                 }
                 else if (ex.StatusCode == StatusCode.Unauthenticated)
                 {
-                    context.Output.Hint("the service refused the token: pass one with --token or RETAIL_TOKEN, or let the Cli mint one with the services' development key (--dev-key or RETAIL_DEV_SIGNING_KEY)");
+                    context.Output.Hint("the service refused the token: pass one with --token or RETAIL_TOKEN, or let the Cli mint one "
+                        + "with the services' development key (--dev-key or RETAIL_DEV_SIGNING_KEY)");
                 }
                 else if (ex.StatusCode == StatusCode.PermissionDenied)
                 {

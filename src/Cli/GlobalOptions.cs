@@ -28,7 +28,8 @@ public static class GlobalOptions
 
     public static readonly Option<string> Token = new("--token")
     {
-        Description = "Bearer token for the calls [env: RETAIL_TOKEN]; without one, a development token is minted with --dev-key and the scope each call needs.",
+        Description = "Bearer token for the calls [env: RETAIL_TOKEN]; "
+            + "without one, a development token is minted with --dev-key and the scope each call needs.",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RETAIL_TOKEN") is { Length: > 0 } value ? value : "",
         Recursive = true,
     };

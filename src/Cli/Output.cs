@@ -114,7 +114,9 @@ public sealed class Output(TextWriter stdout, TextWriter stderr, bool json)
         }
 
         var level = change.Level;
-        stdout.WriteLine($"{(change.Initial ? "now    " : "change ")} {level.Sku,-16} available {Number(level.Available),6}  reserved {Number(level.Reserved),6}  at {Time(level.UpdatedAt)}");
+        var kind = change.Initial ? "now    " : "change ";
+        stdout.WriteLine(
+            $"{kind} {level.Sku,-16} available {Number(level.Available),6}  reserved {Number(level.Reserved),6}  at {Time(level.UpdatedAt)}");
     }
 
     //#if (IncludeTelemetry)

@@ -31,12 +31,8 @@ public sealed record TelemetrySimulation(
 public sealed record TelemetryDeviceResult(string DeviceId, int Batches, int Acknowledged, long Points, int Duplicates, int Reconnects);
 
 /// <summary>
-/// N devices, each on its own StreamIngest stream, each keeping every batch it sent until that batch is
-/// acknowledged (the service acknowledges only after the commit). When a stream breaks - the service restarts,
-/// a proxy cuts the connection, nothing is acknowledged for too long - the device reconnects with backoff and
-/// sends every unacknowledged batch again, in order, before any new one. Batch ids are stable across resends
-/// ("&lt;device&gt;-&lt;run&gt;-&lt;seq&gt;"), so a batch that was stored but whose ack was lost is acknowledged as a
-/// duplicate and stored once.
+/// N devices, each on its own StreamIngest stream, keeping every batch until it is acknowledged (after commit).
+/// A broken stream reconnects and resends them in order under stable ids, so a batch whose ack was lost is stored once.
 /// </summary>
 public sealed class TelemetryDeviceSimulator(
     Func<TelemetryIngestService.TelemetryIngestServiceClient> client, TelemetrySimulation simulation, Action<string> log)
@@ -103,12 +99,14 @@ public sealed class TelemetryDeviceSimulator(
                     if (failedInARow > _simulation.MaxFailedAttempts)
                     {
                         throw new RpcException(new Status(StatusCode.Unavailable,
-                            $"{id}: gave up after {failedInARow} attempts in a row with no acknowledgement ({Describe(ex)}); {Pending()} batch(es) unacknowledged"));
+                            $"{id}: gave up after {failedInARow} attempts in a row with no acknowledgement ({Describe(ex)}); "
+                            + $"{Pending()} batch(es) unacknowledged"));
                     }
 
                     _reconnects++;
                     var backoff = TimeSpan.FromMilliseconds(Math.Min(2000, 50 * Math.Pow(2, failedInARow)) * (0.5 + (Random.Shared.NextDouble() / 2)));
-                    owner._log($"{id}: stream broke ({Describe(ex)}); reconnecting in {backoff.TotalMilliseconds:0} ms and resending {Pending()} unacknowledged batch(es)");
+                    owner._log($"{id}: stream broke ({Describe(ex)}); reconnecting in {backoff.TotalMilliseconds:0} ms "
+                        + $"and resending {Pending()} unacknowledged batch(es)");
                     await Task.Delay(backoff, cancellationToken);
                 }
             }

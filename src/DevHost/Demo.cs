@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Threading.Channels;
 
 using Contoso.Retail.Contracts.Auth;
 using Contoso.Retail.Contracts.Inventory.V1;
@@ -39,7 +38,7 @@ public sealed class Demo(RetailSystem system, TextWriter output, string token)
     private const string PlentifulSku = "KB-001";
     private const string ScarceSku = "DK-006";
     private const string MonitorSku = "MN-003";
-    private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(10);
+    internal static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(10);
 
     /// <returns>0 when every step did what it should, 1 otherwise.</returns>
     public async Task<int> RunAsync(CancellationToken cancellationToken)
@@ -186,7 +185,8 @@ public sealed class Demo(RetailSystem system, TextWriter output, string token)
     }
 
     private static async Task<List<StreamIngestResponse>> StreamDeviceAsync(
-        TelemetryIngestService.TelemetryIngestServiceClient telemetry, string device, int points, int batchSize, DateTime end, CancellationToken cancellationToken)
+        TelemetryIngestService.TelemetryIngestServiceClient telemetry, string device, int points, int batchSize, DateTime end,
+        CancellationToken cancellationToken)
     {
         using var call = telemetry.StreamIngest(deadline: Deadline(), cancellationToken: cancellationToken);
         var reading = Task.Run(async () =>
@@ -209,7 +209,7 @@ public sealed class Demo(RetailSystem system, TextWriter output, string token)
         return await reading;
     }
 
-    /// <summary>A temperature wave (a degree warmer per device), a point a second up to <paramref name="end"/>, batch ids "&lt;device&gt;-&lt;seq&gt;".</summary>
+    /// <summary>A temperature wave (a degree warmer per device), a point a second up to <paramref name="end"/>.</summary>
     private static IEnumerable<StreamIngestRequest> Batches(string device, int points, int batchSize, DateTime end) =>
         Enumerable.Range(0, points)
             .Select(i => new Point
@@ -243,66 +243,4 @@ public sealed class Demo(RetailSystem system, TextWriter output, string token)
     }
 
     private Task Say(string line) => output.WriteLineAsync(line);
-
-    /// <summary>WatchStock on one item; the demo waits for the change each step should cause.</summary>
-    private sealed class StockWatch : IDisposable
-    {
-        private readonly AsyncServerStreamingCall<WatchStockResponse> _call;
-        private readonly Channel<WatchStockResponse> _received = Channel.CreateUnbounded<WatchStockResponse>();
-        private readonly TextWriter _output;
-        private readonly CancellationToken _cancellationToken;
-
-        public StockWatch(InventoryService.InventoryServiceClient inventory, string sku, TextWriter output, CancellationToken cancellationToken)
-        {
-            _output = output;
-            _cancellationToken = cancellationToken;
-            _call = inventory.WatchStock(new WatchStockRequest { Skus = { sku } }, cancellationToken: cancellationToken);
-            _ = PumpAsync();
-        }
-
-        /// <summary>Reads the stream until a level matches <paramref name="expected"/>, printing what arrives.</summary>
-        public async Task NextAsync(string what, Func<StockLevel, bool> expected)
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_cancellationToken);
-            timeout.CancelAfter(StepTimeout);
-            try
-            {
-                while (true)
-                {
-                    var message = await _received.Reader.ReadAsync(timeout.Token);
-                    var level = message.Level;
-                    await _output.WriteLineAsync($"   watch: {(message.Initial ? "now" : "changed")} {level.Sku} available {level.Available}, reserved {level.Reserved}");
-                    if (expected(level))
-                    {
-                        return;
-                    }
-                }
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
-            {
-                throw new DemoFailure($"the watch stream did not show the expected level {what}");
-            }
-        }
-
-        public void Dispose() => _call.Dispose();
-
-        private async Task PumpAsync()
-        {
-            try
-            {
-                await foreach (var message in _call.ResponseStream.ReadAllAsync(_cancellationToken))
-                {
-                    await _received.Writer.WriteAsync(message, _cancellationToken);
-                }
-
-                _received.Writer.TryComplete();
-            }
-            catch (Exception ex)
-            {
-                _received.Writer.TryComplete(ex);
-            }
-        }
-    }
-
-    private sealed class DemoFailure(string message) : Exception(message);
 }

@@ -13,46 +13,7 @@ public sealed record ServiceEndpoints(string Grpc, string Management, string Web
 /// </summary>
 public sealed class DevHostSettings
 {
-    public const string Usage = """
-        Runs the services in one process on SQLite, with sample data.
-
-        Usage: dotnet run --project src/DevHost -- [options]
-
-          --demo                 Run a short scenario against the running services, then exit
-                                 (fresh temporary data folder and free ports unless given below).
-          --data-dir <path>      Folder for the SQLite files [default: <content root>/data].
-          --inventory <url>      Inventory gRPC URL [default: http://127.0.0.1:5101].
-          --orders <url>         Orders gRPC URL [default: http://127.0.0.1:5102].
-        """ + "\n" +
-        //#if (IncludeTelemetry)
-        """
-          --telemetry <url>      Telemetry ingest gRPC URL [default: http://127.0.0.1:5103].
-        """ + "\n" +
-        //#endif
-        """
-          --page <url>           Where the browser page is served [default: http://127.0.0.1:5100];
-                                 the services' gRPC-Web endpoints are on 5121-5123 (--DevHost:<Service>:Web).
-          --free-ports           Listen on free ports (port 0) instead of the configured ones.
-          --DevHost:<key>=<v>    Any DevHost setting, e.g. --DevHost:Orders:Management=http://127.0.0.1:6112
-          -h, --help             Show this help.
-
-        Each service prints "ready <service> <gRPC URL>" once it serves, then "web page <URL>" for the
-        browser client (built with: npm --prefix clients/web ci && npm --prefix clients/web run build).
-        Ctrl+C stops them all.
-        """;
-
     private const string Section = "DevHost";
-
-    private static readonly Dictionary<string, string> Switches = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["--data-dir"] = $"{Section}:DataDir",
-        ["--inventory"] = $"{Section}:Inventory:Grpc",
-        ["--orders"] = $"{Section}:Orders:Grpc",
-        //#if (IncludeTelemetry)
-        ["--telemetry"] = $"{Section}:Telemetry:Grpc",
-        //#endif
-        ["--page"] = $"{Section}:Page:Url",
-    };
 
     private static readonly string[] ServiceNames =
     [
@@ -108,8 +69,8 @@ public sealed class DevHostSettings
     public static DevHostSettings Load(string[] args, string contentRoot)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var (flags, values) = ParseArgs(args);
-        var demo = flags.Contains("--demo");
+        var arguments = DevHostCommandLine.Parse(args);
+        var (demo, values) = (arguments.Demo, arguments.Settings);
         var environment = Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT")
             ?? Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT")
             ?? "Development";
@@ -119,7 +80,7 @@ public sealed class DevHostSettings
             .AddJsonFile("appsettings.json", optional: true)
             .AddJsonFile($"appsettings.{environment}.json", optional: true)
             .AddEnvironmentVariables()
-            .AddInMemoryCollection(demo || flags.Contains("--free-ports") ? FreePorts() : [])
+            .AddInMemoryCollection(demo || arguments.FreePorts ? FreePorts() : [])
             .AddInMemoryCollection(values)
             .Build();
         var section = configuration.GetSection(Section);
@@ -133,7 +94,7 @@ public sealed class DevHostSettings
         return new DevHostSettings
         {
             Demo = demo,
-            ShowHelp = flags.Contains("--help") || flags.Contains("-h"),
+            ShowHelp = arguments.Help,
             ContentRoot = contentRoot,
             EnvironmentName = environment,
             DataDir = dataDir,
@@ -160,37 +121,4 @@ public sealed class DevHostSettings
         .SelectMany(s => new[] { $"{Section}:{s}:Grpc", $"{Section}:{s}:Management", $"{Section}:{s}:Web" })
         .Append($"{Section}:Page:Url")
         .ToDictionary(key => key, _ => (string?)"http://127.0.0.1:0");
-
-    private static (HashSet<string> Flags, Dictionary<string, string?> Values) ParseArgs(string[] args)
-    {
-        var flags = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        for (var i = 0; i < args.Length; i++)
-        {
-            var arg = args[i];
-            if (arg is "--demo" or "--free-ports" or "--help" or "-h")
-            {
-                flags.Add(arg);
-                continue;
-            }
-
-            var (name, value) = arg.Split('=', 2) is [var n, var v] ? (n, v) : (arg, null);
-            var key = Switches.TryGetValue(name, out var mapped) ? mapped
-                : name.StartsWith($"--{Section}:", StringComparison.OrdinalIgnoreCase) ? name[2..]
-                : throw new ArgumentException($"unknown argument '{arg}' (see --help)");
-            if (value is null)
-            {
-                if (i + 1 >= args.Length)
-                {
-                    throw new ArgumentException($"{name} needs a value (see --help)");
-                }
-
-                value = args[++i];
-            }
-
-            values[key] = value;
-        }
-
-        return (flags, values);
-    }
 }

@@ -13,7 +13,7 @@ catch (ArgumentException ex)
 
 if (settings.ShowHelp)
 {
-    Console.WriteLine(DevHostSettings.Usage);
+    Console.WriteLine(DevHostCommandLine.Usage);
     return 0;
 }
 

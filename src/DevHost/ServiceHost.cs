@@ -34,17 +34,17 @@ public sealed class ServiceHost : IAsyncDisposable
     public static Task<ServiceHost> StartInventoryAsync(DevHostSettings settings, string pageOrigin, CancellationToken cancellationToken) =>
         StartAsync("inventory", "Contoso.Retail.Inventory", "Inventory", settings, settings.Inventory, pageOrigin,
             new() { ["Inventory:SeedSampleData"] = "true" },
-            builder => builder.AddInventory(), app => app.UseInventoryAsync(), cancellationToken);
+            builder => builder.AddInventory(), app => app.MapInventoryAsync(), cancellationToken);
 
     public static Task<ServiceHost> StartOrdersAsync(DevHostSettings settings, Uri inventory, string pageOrigin, CancellationToken cancellationToken) =>
         StartAsync("orders", "Contoso.Retail.Orders", "Orders", settings, settings.Orders, pageOrigin,
             new() { ["Services:Inventory"] = inventory.ToString() },
-            builder => builder.AddOrders(), app => app.UseOrdersAsync(), cancellationToken);
+            builder => builder.AddOrders(), app => app.MapOrdersAsync(), cancellationToken);
 
     //#if (IncludeTelemetry)
     public static Task<ServiceHost> StartTelemetryAsync(DevHostSettings settings, string pageOrigin, CancellationToken cancellationToken) =>
         StartAsync("telemetry", "Contoso.Retail.TelemetryIngest", "Telemetry", settings, settings.Telemetry, pageOrigin,
-            [], builder => builder.AddTelemetryIngest(), app => app.UseTelemetryIngestAsync(), cancellationToken);
+            [], builder => builder.AddTelemetryIngest(), app => app.MapTelemetryIngestAsync(), cancellationToken);
 
     //#endif
     public async ValueTask DisposeAsync()

@@ -17,10 +17,8 @@ public sealed record WebPageConfig(string Inventory, string Orders)
 public sealed record WebPageToken(string Token, string Customer);
 
 /// <summary>
-/// Serves the browser client (clients/web, built into dist/) over HTTP/1.1, plus what the page asks for when it
-/// loads: GET /config.json (where the services' gRPC-Web endpoints are) and, in the Development environment
-/// only, POST /dev/token (a short-lived development token). Anywhere else /dev/token does not exist, so a page
-/// served outside Development must get its token from a real identity provider.
+/// Serves the built browser client over HTTP/1.1 with /config.json (the gRPC-Web endpoints) and, in Development only,
+/// POST /dev/token; elsewhere a page must get its token from a real identity provider.
 /// </summary>
 public sealed class WebPage : IAsyncDisposable
 {

@@ -6,5 +6,5 @@ builder.AddServiceDefaults();
 builder.AddInventory();
 var app = builder.Build();
 app.MapDefaultEndpoints();
-await app.UseInventoryAsync();
+await app.MapInventoryAsync();
 await app.RunAsync();

@@ -6,5 +6,5 @@ builder.AddServiceDefaults();
 builder.AddOrders();
 var app = builder.Build();
 app.MapDefaultEndpoints();
-await app.UseOrdersAsync();
+await app.MapOrdersAsync();
 await app.RunAsync();

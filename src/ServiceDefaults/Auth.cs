@@ -63,10 +63,8 @@ public static class Auth
     public const string HttpClientName = "Contoso.Retail.Auth";
 
     /// <summary>
-    /// JWT bearer authentication for every gRPC method, enforced by <see cref="AuthInterceptor"/> with the scope each
-    /// method declares in its proto; service tokens for server-to-server calls (<see cref="ServiceTokenClientInterceptor"/>).
-    /// Exactly one of Auth:DevSigningKey (development) and Auth:Authority (OIDC) must be configured; a development key
-    /// in the Production environment stops the service from starting.
+    /// JWT bearer auth for every gRPC method (<see cref="AuthInterceptor"/>) and service tokens for outgoing calls. Exactly one
+    /// of Auth:DevSigningKey and Auth:Authority; a development key in Production stops the service from starting.
     /// </summary>
     /// <exception cref="InvalidOperationException">The Auth section is missing, ambiguous or unsafe for the environment.</exception>
     public static TBuilder AddDefaultAuth<TBuilder>(this TBuilder builder)

@@ -4,10 +4,8 @@ using Serilog.Events;
 namespace Contoso.Retail.ServiceDefaults;
 
 /// <summary>
-/// Adds CorrelationId, TraceId and SpanId of the gRPC call being served (see
-/// <see cref="Interceptors.CallLoggingInterceptor"/>) to each event written during it. It reads them when an event
-/// is written, so a call that logs nothing pays nothing. AddDefaultLogging adds it; a host that configures
-/// Serilog itself adds it with <c>.Enrich.With&lt;CallLogEnricher&gt;()</c>.
+/// Adds the served call's CorrelationId, TraceId and SpanId to each event, read when the event is written so a call
+/// that logs nothing pays nothing. A host that configures Serilog itself adds it with <c>.Enrich.With&lt;CallLogEnricher&gt;()</c>.
 /// </summary>
 public sealed class CallLogEnricher : ILogEventEnricher
 {

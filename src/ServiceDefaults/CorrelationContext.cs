@@ -4,10 +4,8 @@ using System.Diagnostics;
 namespace Contoso.Retail.ServiceDefaults;
 
 /// <summary>
-/// The correlation id of the call being served: taken from the caller's <c>x-correlation-id</c> header by
-/// <see cref="Interceptors.CallLoggingInterceptor"/>, passed on to downstream calls by
-/// <see cref="Interceptors.CorrelationClientInterceptor"/>, and on every log line as <c>CorrelationId</c>
-/// (with the call's <c>TraceId</c> and <c>SpanId</c>, added by <see cref="CallLogEnricher"/>).
+/// The correlation id of the call being served: read from <c>x-correlation-id</c> by CallLoggingInterceptor, passed
+/// downstream by CorrelationClientInterceptor, and on every log line as <c>CorrelationId</c>.
 /// </summary>
 public static class CorrelationContext
 {

@@ -11,11 +11,8 @@ namespace Contoso.Retail.ServiceDefaults;
 public sealed record GrpcWebSettings(bool Enabled, IReadOnlyList<string> AllowedOrigins);
 
 /// <summary>
-/// Opt-in gRPC-Web, so browser pages can call the services (unary and server streaming). Off unless
-/// GrpcWeb:Enabled is true. Browsers cannot speak cleartext HTTP/2 and the gRPC endpoint is HTTP/2 only, so
-/// serve gRPC-Web from an HTTP/1.1 endpoint (Kestrel:Endpoints:Web, Protocols Http1) or from a TLS endpoint with
-/// Http1AndHttp2. CORS lets only GrpcWeb:AllowedOrigins call; the page sends its token in the authorization
-/// header (never cookies), so auth is exactly the same as for any other client.
+/// Opt-in gRPC-Web (GrpcWeb:Enabled) for browser pages, on an HTTP/1.1 or TLS endpoint since browsers cannot speak
+/// cleartext HTTP/2. CORS admits only GrpcWeb:AllowedOrigins; the token rides in the authorization header, never cookies.
 /// </summary>
 public static class GrpcWeb
 {

@@ -15,10 +15,8 @@ using Microsoft.Extensions.Options;
 namespace Contoso.Retail.ServiceDefaults;
 
 /// <summary>
-/// Liveness and readiness, over gRPC (grpc.health.v1 Check and Watch, on the gRPC port, what Kubernetes'
-/// native gRPC probes call) and over HTTP (/health/live, /health/ready, on the management port only).
-/// Readiness is every check tagged <see cref="ReadyTag"/> (the database, shutdown); liveness every check tagged
-/// <see cref="LiveTag"/> (the process answers).
+/// Liveness and readiness over grpc.health.v1 on the gRPC port (what Kubernetes' gRPC probes call) and over HTTP
+/// (/health/live, /health/ready) on the management port; readiness is every check tagged <see cref="ReadyTag"/>.
 /// </summary>
 public static class Health
 {

@@ -83,10 +83,8 @@ public static class Lifetime
 }
 
 /// <summary>
-/// Turns readiness NOT_SERVING as soon as the host starts stopping (SIGTERM, or StopAsync), pushes that to
-/// grpc.health.v1 Watch streams, then holds the stop for Shutdown:DrainDelay while Kestrel still serves, so load
-/// balancers stop sending new calls before Kestrel refuses them. Kestrel then stops accepting and lets in-flight
-/// calls finish within Shutdown:Timeout.
+/// On stop, readiness goes NOT_SERVING and the stop waits Shutdown:DrainDelay while Kestrel still serves, so load
+/// balancers stop sending calls before Kestrel refuses them; in-flight calls then get Shutdown:Timeout to finish.
 /// </summary>
 internal sealed partial class GracefulShutdown(
     ShutdownOptions options,

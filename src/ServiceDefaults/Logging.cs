@@ -17,11 +17,8 @@ public static class Logging
         "[{Timestamp:HH:mm:ss} {Level:u3}] {Service} {CorrelationId}: {Message:lj}{NewLine}{Exception}";
 
     /// <summary>
-    /// Serilog for the host: levels and extra sinks from the "Serilog" configuration section,
-    /// readable console output by default, compact JSON when Logging:Format is "json"
-    /// or the process runs in a container. Every line carries the service name and, inside a gRPC call,
-    /// CorrelationId, TraceId and SpanId (see <see cref="CallLoggingInterceptor"/>, <see cref="CallLogEnricher"/>). Sinks, enrichers and
-    /// filters registered in DI (ILogEventSink...) are added too.
+    /// Serilog from the "Serilog" section: readable console, compact JSON in a container or with Logging:Format=json;
+    /// inside a call every line carries CorrelationId, TraceId and SpanId (<see cref="CallLogEnricher"/>).
     /// </summary>
     public static TBuilder AddDefaultLogging<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder

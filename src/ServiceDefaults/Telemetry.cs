@@ -12,12 +12,8 @@ using OpenTelemetry.Trace;
 namespace Contoso.Retail.ServiceDefaults;
 
 /// <summary>
-/// OpenTelemetry for a service: traces of incoming gRPC calls (ASP.NET Core), outgoing calls (gRPC client,
-/// HttpClient) and database commands (EF Core); metrics from the runtime, ASP.NET Core, HttpClient and every
-/// meter named "Contoso.Retail.*" (the business metrics). Exported over OTLP, with the logs, when OTEL_EXPORTER_OTLP_ENDPOINT
-/// is set (the standard OTEL_* variables configure it), and scraped as Prometheus text from /metrics.
-/// Head sampling follows OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (default: every trace);
-/// <c>Tracing:DatabaseCommands=false</c> leaves database commands out of traces.
+/// OpenTelemetry traces (gRPC, HttpClient, EF Core) and metrics (runtime, ASP.NET Core, "Contoso.Retail.*" meters),
+/// exported over OTLP with the logs when OTEL_EXPORTER_OTLP_ENDPOINT is set and scraped as Prometheus text from /metrics.
 /// </summary>
 public static class Telemetry
 {

@@ -6,5 +6,5 @@ builder.AddServiceDefaults();
 builder.AddTelemetryIngest();
 var app = builder.Build();
 app.MapDefaultEndpoints();
-await app.UseTelemetryIngestAsync();
+await app.MapTelemetryIngestAsync();
 await app.RunAsync();

@@ -74,11 +74,11 @@ public sealed class ClientSystem : IAsyncLifetime
             },
             subject => DevTokens.Mint(subject, WebPage.TokenScopes, TimeSpan.FromHours(1)), CancellationToken.None);
 
-        (Inventory, InventoryWeb) = await StartAsync("Inventory", [], b => b.AddServiceDefaults().AddInventory(), app => app.UseInventoryAsync());
+        (Inventory, InventoryWeb) = await StartAsync("Inventory", [], b => b.AddServiceDefaults().AddInventory(), app => app.MapInventoryAsync());
         (Orders, OrdersWeb) = await StartAsync("Orders", new() { ["Services:Inventory"] = Url(Inventory.Address) },
-            b => b.AddServiceDefaults().AddOrders(), app => app.UseOrdersAsync());
+            b => b.AddServiceDefaults().AddOrders(), app => app.MapOrdersAsync());
         //#if (IncludeTelemetry)
-        (Telemetry, TelemetryWeb) = await StartAsync("Telemetry", [], b => b.AddServiceDefaults().AddTelemetryIngest(), app => app.UseTelemetryIngestAsync());
+        (Telemetry, TelemetryWeb) = await StartAsync("Telemetry", [], b => b.AddServiceDefaults().AddTelemetryIngest(), app => app.MapTelemetryIngestAsync());
         //#endif
     }
 

@@ -54,11 +54,11 @@ public sealed class CliServices : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        Inventory = await StartAsync("Inventory", [], b => b.AddServiceDefaults().AddInventory(), app => app.UseInventoryAsync());
+        Inventory = await StartAsync("Inventory", [], b => b.AddServiceDefaults().AddInventory(), app => app.MapInventoryAsync());
         Orders = await StartAsync("Orders", new() { ["Services:Inventory"] = Url(Inventory) },
-            b => b.AddServiceDefaults().AddOrders(), app => app.UseOrdersAsync());
+            b => b.AddServiceDefaults().AddOrders(), app => app.MapOrdersAsync());
         //#if (IncludeTelemetry)
-        Telemetry = await StartAsync("Telemetry", [], b => b.AddServiceDefaults().AddTelemetryIngest(), app => app.UseTelemetryIngestAsync());
+        Telemetry = await StartAsync("Telemetry", [], b => b.AddServiceDefaults().AddTelemetryIngest(), app => app.MapTelemetryIngestAsync());
         //#endif
     }
 

@@ -389,7 +389,7 @@ file sealed class ObservedSystem : IAsyncDisposable
             app =>
             {
                 app.MapDefaultEndpoints();
-                return app.UseInventoryAsync();
+                return app.MapInventoryAsync();
             });
 
         var ordersSettings = Verbose(ordersDb.Settings("Orders"), configure);
@@ -406,7 +406,7 @@ file sealed class ObservedSystem : IAsyncDisposable
             app =>
             {
                 app.MapDefaultEndpoints();
-                return app.UseOrdersAsync();
+                return app.MapOrdersAsync();
             });
 
         return new ObservedSystem(inventoryDb, ordersDb, inventory, orders, inventoryLogs, ordersLogs, inventorySpans, ordersSpans);

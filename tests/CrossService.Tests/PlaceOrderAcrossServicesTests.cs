@@ -2,7 +2,7 @@ using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Contracts.Orders.V1;
 using Contoso.Retail.Inventory;
 using Contoso.Retail.Orders;
-using Contoso.Retail.Orders.Ordering;
+using Contoso.Retail.Orders.Domain;
 using Contoso.Retail.ServiceDefaults;
 using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.TestSupport;
@@ -178,7 +178,7 @@ file sealed class PlaceOrderSystem : IAsyncDisposable
                 builder.Services.AddSingleton(gate);
                 builder.Services.Configure<GrpcServiceOptions>(options => options.Interceptors.Add<ReservationGate>());
             },
-            app => app.UseInventoryAsync());
+            app => app.MapInventoryAsync());
 
         var ordersSettings = ordersDb.Settings("Orders");
         ordersSettings["Serilog:MinimumLevel:Default"] = "Warning";
@@ -193,7 +193,7 @@ file sealed class PlaceOrderSystem : IAsyncDisposable
             Transport.Kestrel,
             ordersSettings,
             builder => builder.AddServiceDefaults().AddOrders(),
-            app => app.UseOrdersAsync());
+            app => app.MapOrdersAsync());
 
         return new PlaceOrderSystem(inventoryDb, ordersDb, inventory, orders, gate);
     }

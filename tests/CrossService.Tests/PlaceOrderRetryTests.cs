@@ -42,7 +42,7 @@ public class PlaceOrderRetryTests
                 builder.Services.AddSingleton(lostReply);
                 builder.Services.Configure<GrpcServiceOptions>(options => options.Interceptors.Add<LoseFirstReservationReply>());
             },
-            app => app.UseInventoryAsync());
+            app => app.MapInventoryAsync());
 
         var ordersSettings = ordersDb.Settings("Orders");
         ordersSettings["Serilog:MinimumLevel:Default"] = "Warning";
@@ -53,7 +53,7 @@ public class PlaceOrderRetryTests
             Transport.Kestrel,
             ordersSettings,
             builder => builder.AddServiceDefaults().AddOrders(),
-            app => app.UseOrdersAsync());
+            app => app.MapOrdersAsync());
 
         var inventoryClient = new InventoryService.InventoryServiceClient(inventory.Channel);
         await inventoryClient.UpsertItemAsync(new UpsertItemRequest { Sku = "KB-001", Name = "Keyboard", Available = 10 }, cancellationToken: Ct);

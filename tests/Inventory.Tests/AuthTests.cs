@@ -112,7 +112,7 @@ public class AuthTests
             async app =>
             {
                 app.MapGrpcService<UnscopedService>();
-                await app.UseInventoryAsync();
+                await app.MapInventoryAsync();
             });
 
         var ex = await Assert.ThrowsAsync<RpcException>(() =>

@@ -108,7 +108,7 @@ public class AuthorityTests
                 builder.AddServiceDefaults().AddInventory();
                 builder.Services.AddHttpClient(Auth.HttpClientName).ConfigurePrimaryHttpMessageHandler(idp.CreateHandler);
             },
-            app => app.UseInventoryAsync());
+            app => app.MapInventoryAsync());
     }
 
     private static async Task<Item> UpsertAsync(RunningService inventory, string token)

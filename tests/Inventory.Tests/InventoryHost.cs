@@ -44,7 +44,7 @@ public sealed class InventoryHost : IAsyncDisposable
             async app =>
             {
                 app.MapDefaultEndpoints();
-                await app.UseInventoryAsync();
+                await app.MapInventoryAsync();
             });
         return new InventoryHost(service);
     }

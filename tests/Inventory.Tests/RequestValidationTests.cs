@@ -70,7 +70,7 @@ public class RequestValidationTests
     [InlineData(1, 1)]
     [InlineData(1000, 1000)]
     public void Page_size_zero_means_the_default(int requested, int used) =>
-        Assert.Equal(used, RequestValidation.Validate(new ListItemsRequest { PageSize = requested }).PageSize);
+        Assert.Equal(used, InventoryValidation.Validate(new ListItemsRequest { PageSize = requested }).PageSize);
 
     internal static ReserveStockRequest Reserve(string id, params (string Sku, int Quantity)[] lines)
     {
@@ -83,12 +83,12 @@ public class RequestValidationTests
     {
         switch (request)
         {
-            case GetItemRequest r: RequestValidation.Validate(r); break;
-            case UpsertItemRequest r: RequestValidation.Validate(r); break;
-            case ReserveStockRequest r: RequestValidation.Validate(r); break;
-            case ReleaseReservationRequest r: RequestValidation.Validate(r); break;
-            case WatchStockRequest r: RequestValidation.Validate(r); break;
-            case ListItemsRequest r: RequestValidation.Validate(r); break;
+            case GetItemRequest r: InventoryValidation.Validate(r); break;
+            case UpsertItemRequest r: InventoryValidation.Validate(r); break;
+            case ReserveStockRequest r: InventoryValidation.Validate(r); break;
+            case ReleaseReservationRequest r: InventoryValidation.Validate(r); break;
+            case WatchStockRequest r: InventoryValidation.Validate(r); break;
+            case ListItemsRequest r: InventoryValidation.Validate(r); break;
             default: throw new ArgumentException($"No validation for {request.Descriptor.Name}", nameof(request));
         }
     }

@@ -1,3 +1,4 @@
+using Contoso.Retail.Inventory.Domain;
 using Contoso.Retail.Inventory.Model;
 using Contoso.Retail.TestSupport;
 

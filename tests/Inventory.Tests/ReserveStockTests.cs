@@ -1,4 +1,5 @@
 using Contoso.Retail.Contracts.Inventory.V1;
+using Contoso.Retail.Inventory.Domain;
 using Contoso.Retail.Inventory.Model;
 using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.TestSupport;

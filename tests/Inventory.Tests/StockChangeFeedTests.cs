@@ -1,4 +1,4 @@
-using Contoso.Retail.Inventory.Model;
+using Contoso.Retail.Inventory.Domain;
 
 namespace Contoso.Retail.Inventory.Tests;
 

@@ -1,7 +1,7 @@
 using Contoso.Retail.Contracts.Inventory.V1;
+using Contoso.Retail.Orders.Domain;
 using Contoso.Retail.Orders.Grpc;
 using Contoso.Retail.Orders.Model;
-using Contoso.Retail.Orders.Ordering;
 using Contoso.Retail.TestSupport;
 
 using Grpc.Core;
@@ -112,7 +112,7 @@ public class OrderRulesTests
     [Fact]
     public void Valid_place_order_request_passes_validation()
     {
-        OrderRequestValidation.Validate(OrdersSystem.PlaceOrderRequest("req-1", "cust-1", ("PEN-1", 1), ("ink_2.b", 100)));
+        OrderValidation.Validate(OrdersSystem.PlaceOrderRequest("req-1", "cust-1", ("PEN-1", 1), ("ink_2.b", 100)));
     }
 
     [Fact]
@@ -120,7 +120,7 @@ public class OrderRulesTests
     {
         var request = OrdersSystem.PlaceOrderRequest(new string('r', 129), " ", ("", 1), ("PEN-1", 0), ("PEN-1", -2), ("bad sku", 1));
 
-        var ex = RpcAssert.Throws(StatusCode.InvalidArgument, () => OrderRequestValidation.Validate(request));
+        var ex = RpcAssert.Throws(StatusCode.InvalidArgument, () => OrderValidation.Validate(request));
 
         Assert.Equal(
             ["request_id", "customer_id", "lines[0].sku", "lines[1].quantity", "lines[2].sku", "lines[2].quantity", "lines[3].sku"],
@@ -131,13 +131,13 @@ public class OrderRulesTests
     public void Place_order_request_needs_between_one_and_a_hundred_lines()
     {
         var none = OrdersSystem.PlaceOrderRequest("req-1", "cust-1");
-        Assert.Equal(["lines"], RpcAssert.Throws(StatusCode.InvalidArgument, () => OrderRequestValidation.Validate(none)).ViolatedFields());
+        Assert.Equal(["lines"], RpcAssert.Throws(StatusCode.InvalidArgument, () => OrderValidation.Validate(none)).ViolatedFields());
 
         var lines = Enumerable.Range(0, 101).Select(i => ($"SKU-{i}", 1)).ToArray();
         var tooMany = OrdersSystem.PlaceOrderRequest("req-1", "cust-1", lines);
-        Assert.Equal(["lines"], RpcAssert.Throws(StatusCode.InvalidArgument, () => OrderRequestValidation.Validate(tooMany)).ViolatedFields());
+        Assert.Equal(["lines"], RpcAssert.Throws(StatusCode.InvalidArgument, () => OrderValidation.Validate(tooMany)).ViolatedFields());
 
-        OrderRequestValidation.Validate(OrdersSystem.PlaceOrderRequest("req-1", "cust-1", lines[..100]));
+        OrderValidation.Validate(OrdersSystem.PlaceOrderRequest("req-1", "cust-1", lines[..100]));
     }
 
     [Theory]

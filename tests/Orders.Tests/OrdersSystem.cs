@@ -2,7 +2,7 @@ using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Contracts.Orders.V1;
 using Contoso.Retail.Inventory;
 using Contoso.Retail.Orders.Data;
-using Contoso.Retail.Orders.Ordering;
+using Contoso.Retail.Orders.Domain;
 using Contoso.Retail.ServiceDefaults;
 using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.TestSupport;
@@ -62,7 +62,7 @@ public sealed class OrdersSystem : IAsyncDisposable
             Transport.InMemory,
             inventorySettings,
             builder => builder.AddServiceDefaults().AddInventory(),
-            app => app.UseInventoryAsync());
+            app => app.MapInventoryAsync());
 
         var link = new InventoryLink();
         var ordersSettings = ordersDb.Settings("Orders");
@@ -84,7 +84,7 @@ public sealed class OrdersSystem : IAsyncDisposable
                 builder.Services.AddGrpcClient<InventoryService.InventoryServiceClient>()
                     .ConfigurePrimaryHttpMessageHandler(() => link.Connect(inventory.App.GetTestServer().CreateHandler()));
             },
-            app => app.UseOrdersAsync());
+            app => app.MapOrdersAsync());
 
         return new OrdersSystem(inventoryDb, ordersDb, inventory, orders, link);
     }

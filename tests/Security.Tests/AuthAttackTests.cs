@@ -1,5 +1,6 @@
 using System.Text;
 
+using Contoso.Retail.Contracts;
 using Contoso.Retail.Contracts.Auth;
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Inventory;
@@ -272,7 +273,7 @@ public class AuthAttackTests(SystemFixture fixture) : IClassFixture<SystemFixtur
                 builder.AddServiceDefaults().AddInventory();
                 builder.Services.AddHttpClient(Auth.HttpClientName).ConfigurePrimaryHttpMessageHandler(idp.CreateHandler);
             },
-            app => app.UseInventoryAsync());
+            app => app.MapInventoryAsync());
     }
 
     private static async Task<RpcException?> UpsertAsync(RunningService inventory, string token)

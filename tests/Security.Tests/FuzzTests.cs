@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 
-using Contoso.Retail.ServiceDefaults;
+using Contoso.Retail.Contracts;
 using Contoso.Retail.TestSupport;
 
 using Grpc.Core;

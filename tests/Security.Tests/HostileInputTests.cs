@@ -1,3 +1,4 @@
+using Contoso.Retail.Contracts;
 using Contoso.Retail.ServiceDefaults;
 using Contoso.Retail.TestSupport;
 
@@ -33,12 +34,12 @@ public class HostileInputTests(SystemFixture fixture) : IClassFixture<SystemFixt
     {
         var method = RawGrpc.Descriptor(path);
         var host = System.HostOf(method);
-        var oversized = Payloads.UnknownField(ServiceDefaults.Grpc.DefaultMaxMessageSize);
+        var oversized = Payloads.UnknownField(ServiceDefaults.GrpcServer.DefaultMaxMessageSize);
 
         var code = await RawGrpc.CallAsync(host.Channel, RawGrpc.Method(method), [oversized], cancellationToken: Ct);
         Figures.Tally("hostile.oversized", path, code);
 
-        Assert.True(oversized.Length > ServiceDefaults.Grpc.DefaultMaxMessageSize);
+        Assert.True(oversized.Length > ServiceDefaults.GrpcServer.DefaultMaxMessageSize);
         Assert.Equal(StatusCode.ResourceExhausted, code);
         Assert.True(await System.AllServingAsync());
     }

@@ -118,7 +118,7 @@ public class ProductionTests
             async app =>
             {
                 app.MapDefaultEndpoints();
-                await app.UseInventoryAsync();
+                await app.MapInventoryAsync();
             });
     }
 }

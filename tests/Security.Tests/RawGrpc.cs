@@ -1,4 +1,4 @@
-using Contoso.Retail.ServiceDefaults;
+using Contoso.Retail.Contracts;
 
 using Google.Protobuf.Reflection;
 

@@ -83,7 +83,7 @@ public sealed class SecuritySystem : IAsyncDisposable
             async app =>
             {
                 app.MapDefaultEndpoints();
-                await app.UseInventoryAsync();
+                await app.MapInventoryAsync();
             });
 
         var ordersSettings = await SettingsFor("Orders");
@@ -99,7 +99,7 @@ public sealed class SecuritySystem : IAsyncDisposable
             async app =>
             {
                 app.MapDefaultEndpoints();
-                await app.UseOrdersAsync();
+                await app.MapOrdersAsync();
             });
 
         //#if (IncludeTelemetry)
@@ -113,7 +113,7 @@ public sealed class SecuritySystem : IAsyncDisposable
             async app =>
             {
                 app.MapDefaultEndpoints();
-                await app.UseTelemetryIngestAsync();
+                await app.MapTelemetryIngestAsync();
             });
         //#endif
 

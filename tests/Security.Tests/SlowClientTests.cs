@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Net;
 
 using Contoso.Retail.Contracts.Inventory.V1;
-using Contoso.Retail.Inventory.Model;
+using Contoso.Retail.Inventory.Domain;
 
 using Google.Protobuf;
 

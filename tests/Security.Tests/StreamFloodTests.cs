@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 
 using Contoso.Retail.Contracts.Inventory.V1;
+using Contoso.Retail.Inventory.Domain;
 using Contoso.Retail.Inventory.Model;
 
 using Google.Protobuf;

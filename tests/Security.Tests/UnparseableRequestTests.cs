@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 
+using Contoso.Retail.Contracts;
 using Contoso.Retail.ServiceDefaults;
 using Contoso.Retail.TestSupport;
 

@@ -159,7 +159,7 @@ public class WireGarbageTests(SystemFixture fixture) : IClassFixture<SystemFixtu
             "compressed flag 1 without grpc-encoding" => H2c.GrpcFrame(valid, compressedFlag: 1),
             "compressed flag 2" => H2c.GrpcFrame(valid, compressedFlag: 2),
             "length prefix beyond the body" => H2c.GrpcFrame(valid, declaredLength: (uint)valid.Length + 100),
-            "length prefix over Grpc:MaxMessageSize" => H2c.GrpcFrame(valid, declaredLength: (uint)ServiceDefaults.Grpc.DefaultMaxMessageSize + 1),
+            "length prefix over Grpc:MaxMessageSize" => H2c.GrpcFrame(valid, declaredLength: (uint)ServiceDefaults.GrpcServer.DefaultMaxMessageSize + 1),
             "frame header cut at 3 bytes" => H2c.GrpcFrame(valid)[..3],
             "empty body" => [],
             _ => H2c.GrpcFrame(RandomBytes(new Random(5), 64), compressedFlag: 1),

@@ -5,8 +5,8 @@ using System.Diagnostics.Metrics;
 using Contoso.Retail.Contracts.Telemetry.V1;
 using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.ServiceDefaults.Errors;
-using Contoso.Retail.TelemetryIngest.Data;
-using Contoso.Retail.TelemetryIngest.Ingestion;
+using Contoso.Retail.TelemetryIngest.Domain;
+using Contoso.Retail.TelemetryIngest.Model;
 using Contoso.Retail.TestSupport;
 
 using Grpc.Core;

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-using Contoso.Retail.TelemetryIngest.Ingestion;
+using Contoso.Retail.TelemetryIngest.Domain;
 
 using Microsoft.Extensions.DependencyInjection;
 

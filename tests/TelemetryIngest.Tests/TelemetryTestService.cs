@@ -34,7 +34,7 @@ internal static class TelemetryTestService
             app =>
             {
                 app.MapDefaultEndpoints();
-                return app.UseTelemetryIngestAsync();
+                return app.MapTelemetryIngestAsync();
             });
     }
 

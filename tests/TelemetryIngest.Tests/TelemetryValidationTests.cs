@@ -1,5 +1,5 @@
 using Contoso.Retail.Contracts.Telemetry.V1;
-using Contoso.Retail.TelemetryIngest.Ingestion;
+using Contoso.Retail.TelemetryIngest.Grpc;
 
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
@@ -141,11 +141,11 @@ public sealed class TelemetryValidationTests
     {
         var point = MakePoint("d", T0.AddTicks(1234567), 21.5, labels: [("room", "lab \"A\""), ("ünïcode", "✓")]);
 
-        var row = PointMapper.ToStored(point);
+        var row = TelemetryMapper.ToStored(point);
         row.Timestamp = DateTime.SpecifyKind(row.Timestamp, DateTimeKind.Unspecified); // as SQLite hands it back
 
-        Assert.Equal(point, PointMapper.ToWire(row));
-        Assert.Null(PointMapper.ToStored(MakePoint("d", T0, 1)).Labels);
+        Assert.Equal(point, TelemetryMapper.ToWire(row));
+        Assert.Null(TelemetryMapper.ToStored(MakePoint("d", T0, 1)).Labels);
     }
 
     private static StreamIngestRequest Batch(params Point[] points)

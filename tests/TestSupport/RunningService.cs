@@ -1,5 +1,6 @@
 using System.Net;
 
+using Contoso.Retail.Contracts;
 using Contoso.Retail.Contracts.Auth;
 using Contoso.Retail.ServiceDefaults;
 
@@ -53,7 +54,7 @@ public sealed class RunningService : IAsyncDisposable
 
     /// <param name="settings">Configuration layered over everything else (connection strings, options).</param>
     /// <param name="configure">Adds the service to the builder, e.g. <c>b => b.AddServiceDefaults().AddInventory()</c>.</param>
-    /// <param name="start">Maps endpoints and migrates, e.g. <c>app => app.UseInventoryAsync()</c>.</param>
+    /// <param name="start">Maps endpoints and migrates, e.g. <c>app => app.MapInventoryAsync()</c>.</param>
     public static async Task<RunningService> StartAsync(
         Transport transport,
         IDictionary<string, string?> settings,

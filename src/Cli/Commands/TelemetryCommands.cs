@@ -49,9 +49,11 @@ public static class TelemetryCommands
                 throw new UsageException("--points and --batch-size must be at least 1.");
             }
 
-            var batches = SimulatedDevice.Batches(context.Get(device)!, context.Get(metric)!, count, size, context.Get(startSeq), context.Get(interval), DateTime.UtcNow);
+            var batches = SimulatedDevice.Batches(
+                context.Get(device)!, context.Get(metric)!, count, size, context.Get(startSeq), context.Get(interval), DateTime.UtcNow);
             var summary = await StreamAsync(context, batches, cancellationToken);
-            context.Output.Line($"sent {count} point(s) in {batches.Count} batch(es); {summary.Acks} acknowledged: {summary.Stored} point(s) stored, {summary.Duplicates} batch(es) already stored before");
+            context.Output.Line($"sent {count} point(s) in {batches.Count} batch(es); {summary.Acks} acknowledged: "
+                + $"{summary.Stored} point(s) stored, {summary.Duplicates} batch(es) already stored before");
             if (summary.Acks != batches.Count)
             {
                 context.Output.Error($"only {summary.Acks} of {batches.Count} batches were acknowledged");

@@ -61,7 +61,9 @@ public static class TelemetrySimulateCommand
                     stderr.WriteLine(line);
                 }
             });
-            context.Output.Line($"simulating {simulation.Devices} device(s), {(simulation.Batches is { } b ? $"{b} batch(es)" : "batches")} of {simulation.BatchSize} point(s) each{(forTime is { } d ? $" for {d.TotalSeconds:0.#}s" : "")}");
+            var howMany = simulation.Batches is { } b ? $"{b} batch(es)" : "batches";
+            var howLong = forTime is { } d ? $" for {d.TotalSeconds:0.#}s" : "";
+            context.Output.Line($"simulating {simulation.Devices} device(s), {howMany} of {simulation.BatchSize} point(s) each{howLong}");
             var results = await simulator.RunAsync(cancellationToken);
             Report(context, results);
             return RetailCli.Success;
@@ -92,10 +94,12 @@ public static class TelemetrySimulateCommand
 
         foreach (var r in results)
         {
-            context.Output.Line($"{r.DeviceId}: {r.Acknowledged} of {r.Batches} batch(es) acknowledged, {r.Points} point(s), {r.Duplicates} duplicate(s) after resend, {r.Reconnects} reconnect(s)");
+            context.Output.Line($"{r.DeviceId}: {r.Acknowledged} of {r.Batches} batch(es) acknowledged, {r.Points} point(s), "
+                + $"{r.Duplicates} duplicate(s) after resend, {r.Reconnects} reconnect(s)");
         }
 
-        context.Output.Line($"all {results.Sum(r => r.Acknowledged)} batch(es) acknowledged: {results.Sum(r => r.Points)} point(s) from {results.Count} device(s), " +
+        context.Output.Line($"all {results.Sum(r => r.Acknowledged)} batch(es) acknowledged: " +
+            $"{results.Sum(r => r.Points)} point(s) from {results.Count} device(s), " +
             $"{results.Sum(r => r.Reconnects)} reconnect(s), {results.Sum(r => r.Duplicates)} duplicate(s)");
     }
 }

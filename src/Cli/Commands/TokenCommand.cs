@@ -24,8 +24,16 @@ public static class TokenCommand
             DefaultValueFactory = _ => TimeSpan.FromHours(1),
             CustomParser = Durations.ParseArgument,
         };
-        var issuer = new Option<string>("--issuer") { Description = "The issuer (iss) the services expect (Auth:Issuer).", DefaultValueFactory = _ => DevTokens.DefaultIssuer };
-        var audience = new Option<string>("--audience") { Description = "The audience (aud) the services expect (Auth:Audience).", DefaultValueFactory = _ => DevTokens.DefaultAudience };
+        var issuer = new Option<string>("--issuer")
+        {
+            Description = "The issuer (iss) the services expect (Auth:Issuer).",
+            DefaultValueFactory = _ => DevTokens.DefaultIssuer,
+        };
+        var audience = new Option<string>("--audience")
+        {
+            Description = "The audience (aud) the services expect (Auth:Audience).",
+            DefaultValueFactory = _ => DevTokens.DefaultAudience,
+        };
         var command = new Command("token", "Print a development token signed with the development key (--dev-key), for services running in Development.")
         {
             scopes, subject, lifetime, issuer, audience,

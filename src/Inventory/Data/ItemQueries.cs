@@ -29,6 +29,6 @@ public static class ItemQueries
         Available = row.GetInt32(2),
         Reserved = row.GetInt32(3),
         Version = row.GetInt64(4),
-        UpdatedAt = DateTime.SpecifyKind(row.GetDateTime(5), DateTimeKind.Utc),
+        UpdatedAt = StorageTime.AsUtc(row.GetDateTime(5)),
     };
 }

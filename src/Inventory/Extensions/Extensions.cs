@@ -1,6 +1,6 @@
 using Contoso.Retail.Inventory.Data;
+using Contoso.Retail.Inventory.Domain;
 using Contoso.Retail.Inventory.Grpc;
-using Contoso.Retail.Inventory.Model;
 using Contoso.Retail.ServiceDefaults.Data;
 
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -24,7 +24,7 @@ public static class InventoryExtensions
     }
 
     /// <summary>Maps inventory.v1.InventoryService, migrates the database and, with Inventory:SeedSampleData, seeds it.</summary>
-    public static async Task UseInventoryAsync(this WebApplication app)
+    public static async Task MapInventoryAsync(this WebApplication app)
     {
         app.MapGrpcService<InventoryGrpcService>();
         await app.MigrateDatabaseAsync<InventoryDbContext>();

@@ -1,5 +1,6 @@
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Inventory.Data;
+using Contoso.Retail.Inventory.Domain;
 using Contoso.Retail.Inventory.Model;
 using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.ServiceDefaults.Errors;
@@ -22,7 +23,7 @@ public sealed class InventoryGrpcService(
 
     public override async Task<GetItemResponse> GetItem(GetItemRequest request, ServerCallContext context)
     {
-        RequestValidation.Validate(request);
+        InventoryValidation.Validate(request);
         var item = await reads.FindItemAsync(request.Sku, context.CancellationToken)
             ?? throw RpcErrors.NotFound(ItemResource, request.Sku);
         return new GetItemResponse { Item = item.ToWire() };
@@ -30,7 +31,7 @@ public sealed class InventoryGrpcService(
 
     public override async Task<ListItemsResponse> ListItems(ListItemsRequest request, ServerCallContext context)
     {
-        var (pageSize, afterSku) = RequestValidation.Validate(request);
+        var (pageSize, afterSku) = InventoryValidation.Validate(request);
         var query = db.Items.AsNoTracking();
         if (afterSku is not null)
         {
@@ -50,21 +51,21 @@ public sealed class InventoryGrpcService(
 
     public override async Task<UpsertItemResponse> UpsertItem(UpsertItemRequest request, ServerCallContext context)
     {
-        RequestValidation.Validate(request);
+        InventoryValidation.Validate(request);
         var (item, created) = await warehouse.UpsertItemAsync(request.Sku, request.Name, request.Available, context.CancellationToken);
         return new UpsertItemResponse { Item = item.ToWire(), Created = created };
     }
 
     public override async Task<ReserveStockResponse> ReserveStock(ReserveStockRequest request, ServerCallContext context)
     {
-        RequestValidation.Validate(request);
+        InventoryValidation.Validate(request);
         var reservation = await warehouse.ReserveAsync(request.ReservationId, request.Lines.ToDomain(), context.CancellationToken);
         return reservation.ToWire();
     }
 
     public override async Task<ReleaseReservationResponse> ReleaseReservation(ReleaseReservationRequest request, ServerCallContext context)
     {
-        RequestValidation.Validate(request);
+        InventoryValidation.Validate(request);
         var release = await warehouse.ReleaseAsync(request.ReservationId, context.CancellationToken);
         return new ReleaseReservationResponse
         {
@@ -75,14 +76,12 @@ public sealed class InventoryGrpcService(
     }
 
     /// <summary>
-    /// Current levels (initial = true), then every change until the client goes away. Subscribes before
-    /// reading the levels so no change falls between the two; a change the levels already include is
-    /// recognised by its version and not sent again. Only changes made through this replica are seen
-    /// (see <see cref="StockChangeFeed"/>).
+    /// Current levels, then every change made through this replica. Subscribes before reading the levels so no change
+    /// falls between; one the levels already include is recognised by its version and not sent again.
     /// </summary>
     public override async Task WatchStock(WatchStockRequest request, IServerStreamWriter<WatchStockResponse> responseStream, ServerCallContext context)
     {
-        RequestValidation.Validate(request);
+        InventoryValidation.Validate(request);
         var skus = request.Skus.Distinct(StringComparer.Ordinal).ToList();
         using var subscription = feed.Subscribe(skus);
         using var stream = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);

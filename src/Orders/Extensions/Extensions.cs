@@ -1,7 +1,7 @@
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Orders.Data;
+using Contoso.Retail.Orders.Domain;
 using Contoso.Retail.Orders.Grpc;
-using Contoso.Retail.Orders.Ordering;
 using Contoso.Retail.ServiceDefaults;
 using Contoso.Retail.ServiceDefaults.Data;
 
@@ -38,7 +38,7 @@ public static class OrdersExtensions
     }
 
     /// <summary>Maps orders.v1.OrderService and migrates the orders database.</summary>
-    public static async Task UseOrdersAsync(this WebApplication app)
+    public static async Task MapOrdersAsync(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapGrpcService<OrderGrpcService>();

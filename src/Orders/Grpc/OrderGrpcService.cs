@@ -1,6 +1,6 @@
 using Contoso.Retail.Contracts.Orders.V1;
 using Contoso.Retail.Orders.Data;
-using Contoso.Retail.Orders.Ordering;
+using Contoso.Retail.Orders.Domain;
 using Contoso.Retail.ServiceDefaults.Errors;
 
 using Grpc.Core;
@@ -20,7 +20,7 @@ public sealed class OrderGrpcService(
 
     public override async Task<PlaceOrderResponse> PlaceOrder(PlaceOrderRequest request, ServerCallContext context)
     {
-        OrderRequestValidation.Validate(request);
+        OrderValidation.Validate(request);
         CustomerAccess.Of(context).Demand(request.CustomerId);
         var order = await placement.PlaceAsync(request.ToDomain(), context.CancellationToken);
         return new PlaceOrderResponse { Order = order.ToWire() };
@@ -28,7 +28,7 @@ public sealed class OrderGrpcService(
 
     public override async Task<GetOrderResponse> GetOrder(GetOrderRequest request, ServerCallContext context)
     {
-        OrderRequestValidation.Validate(request);
+        OrderValidation.Validate(request);
         var order = await CustomerAccess.Of(context).Filter(db.Orders).AsNoTracking().Include(o => o.Lines)
             .SingleOrDefaultAsync(o => o.Id == request.OrderId, context.CancellationToken)
             ?? throw OrderErrors.NotFound(request.OrderId);
@@ -37,7 +37,7 @@ public sealed class OrderGrpcService(
 
     public override async Task<ListOrdersResponse> ListOrders(ListOrdersRequest request, ServerCallContext context)
     {
-        OrderRequestValidation.Validate(request);
+        OrderValidation.Validate(request);
         CustomerAccess.Of(context).Demand(request.CustomerId);
         var pageSize = PageToken.Size(request.PageSize, DefaultPageSize, MaxPageSize);
         var after = PageToken.Decode(request.PageToken);
@@ -65,7 +65,7 @@ public sealed class OrderGrpcService(
 
     public override async Task<CancelOrderResponse> CancelOrder(CancelOrderRequest request, ServerCallContext context)
     {
-        OrderRequestValidation.Validate(request);
+        OrderValidation.Validate(request);
         var order = await cancellation.CancelAsync(
             request.OrderId, request.Reason, CustomerAccess.Of(context), context.CancellationToken);
         return new CancelOrderResponse { Order = order.ToWire() };

@@ -19,10 +19,8 @@ public sealed record DatabaseSettings(DatabaseProvider Provider, string Connecti
 public static class Database
 {
     /// <summary>
-    /// Registers <typeparamref name="TContext"/> on the provider named by Database:Provider
-    /// (Sqlite, the default, or Postgres) with the connection string ConnectionStrings:{name}.
-    /// Each provider has its own context subclass so each keeps its own migrations.
-    /// Without a connection string SQLite uses data/{name}.db under the content root.
+    /// Registers <typeparamref name="TContext"/> on Database:Provider (Sqlite, the default, or Postgres) with ConnectionStrings:{name};
+    /// a context subclass per provider keeps each provider's migrations. SQLite defaults to data/{name}.db.
     /// </summary>
     public static TBuilder AddServiceDatabase<TBuilder, TContext, TSqliteContext, TPostgresContext>(
         this TBuilder builder, string name)

@@ -14,12 +14,9 @@ using OpenTelemetry;
 namespace Contoso.Retail.ServiceDefaults.Data;
 
 /// <summary>
-/// Short write transactions ("units") that share durable commits. On SQLite, units queued while one transaction commits
-/// run together in the next, each in its own savepoint, so concurrent callers share one fsync (~4.6 ms on the benchmark
-/// disk) instead of queueing for one each, and one writer per database means no in-process writer ever waits on
-/// SQLite's busy lock. On PostgreSQL each unit runs at once in its own transaction: concurrent commits already share WAL
-/// flushes there, and a single writer would put every statement's round trip in one queue. Either way a unit that
-/// throws is rolled back alone, and its caller hears back only after the commit holding its unit.
+/// Short write units that share durable commits: on SQLite, units queued during a commit run together in the next (one
+/// fsync, one writer, no busy lock); on PostgreSQL each runs at once, as its WAL flushes are shared already.
+/// A unit that throws rolls back alone; its caller hears back only after the commit holding its unit.
 /// </summary>
 public sealed partial class GroupCommit<TContext> : IAsyncDisposable
     where TContext : DbContext

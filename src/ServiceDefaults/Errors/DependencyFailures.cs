@@ -10,10 +10,8 @@ public static class DependencyFailures
     private const int SqliteLocked = 6;
 
     /// <summary>
-    /// A database that cannot be reached, however it is wrapped: EF Core's execution strategy rethrows a transient
-    /// provider error as InvalidOperationException ("likely due to a transient failure") with the DbException inside.
-    /// SQLite's "database is locked" (another writer held the lock past the busy timeout) counts too, though
-    /// Microsoft.Data.Sqlite does not mark it transient, and so does a PostgreSQL transaction lost with its connection.
+    /// A database that cannot be reached, however wrapped (EF Core's execution strategy wraps the DbException); SQLite's
+    /// "database is locked" and a PostgreSQL transaction lost with its connection count too.
     /// </summary>
     public static bool IsTransient(Exception exception)
     {

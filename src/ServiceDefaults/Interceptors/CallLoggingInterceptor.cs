@@ -10,13 +10,8 @@ using Microsoft.Extensions.Logging;
 namespace Contoso.Retail.ServiceDefaults.Interceptors;
 
 /// <summary>
-/// The outermost server interceptor. For the whole call it makes the caller's <c>x-correlation-id</c> (or a
-/// new one) current, echoes it in the response headers, and puts it with the trace and span id on every log
-/// line; at the end it logs one line: service, method, status code, duration and peer.
-/// That line is Debug for a successful call (a line per call would cost more than the call - per-call detail
-/// belongs in metrics and traces), Information when the caller got an expected error (bad input, not found,
-/// refused), and Warning when the server failed (INTERNAL, UNAVAILABLE, DEADLINE_EXCEEDED...) or a unary call
-/// took longer than Logging:SlowCallThreshold (default 1 s). Metadata values are never logged.
+/// Outermost: makes the caller's x-correlation-id (or a new one) current and logs one line per call: Debug on success
+/// (a line per call costs more than the call), Information on a caller error, Warning on a server failure or slow call.
 /// </summary>
 public sealed partial class CallLoggingInterceptor(ILogger<CallLoggingInterceptor> logger, IConfiguration configuration) : Interceptor
 {

@@ -1,5 +1,7 @@
 using System.Globalization;
 
+using Contoso.Retail.Contracts;
+
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 
@@ -14,29 +16,24 @@ using IdempotencyLevel = Google.Protobuf.Reflection.MethodOptions.Types.Idempote
 
 namespace Contoso.Retail.ServiceDefaults.Interceptors;
 
+// Hand-written around Polly rather than an HTTP resilience handler: a gRPC status arrives in trailers, which a handler
+// never sees, and only methods the proto marks IDEMPOTENT or NO_SIDE_EFFECTS may be retried.
 /// <summary>
-/// Safe retries for unary calls to one downstream, with a Polly v8 pipeline: a retry (outer) around a circuit
-/// breaker (inner), shared by every client of that downstream.
-/// <list type="bullet">
-/// <item>Only methods whose proto says <c>idempotency_level = IDEMPOTENT</c> or <c>NO_SIDE_EFFECTS</c> are retried.</item>
-/// <item>Only UNAVAILABLE (jittered exponential backoff), and RESOURCE_EXHAUSTED when the server sent
-/// <c>grpc-retry-pushback-ms</c> (waited exactly); a negative or unreadable pushback means "do not retry".</item>
-/// <item>No wait is started that would end after the call's deadline: the call then fails with the last status.</item>
-/// <item>The breaker counts UNAVAILABLE attempts; while it is open every unary call fails fast with UNAVAILABLE.</item>
-/// <item>Caller cancellation is CANCELLED and never retried. Streaming calls pass through untouched.</item>
-/// </list>
-/// This is an interceptor, not an HTTP handler, because the status of a gRPC call arrives in trailers.
+/// Safe retries for unary calls to one downstream: UNAVAILABLE with jittered backoff, RESOURCE_EXHAUSTED only with
+/// pushback, never past the deadline; a circuit breaker counts UNAVAILABLE. Streaming calls pass through untouched.
 /// </summary>
 public sealed partial class RetryClientInterceptor : Interceptor
 {
     /// <summary>Trailer in which a server asks for a retry after that many milliseconds (gRFC A6).</summary>
     public const string PushbackTrailer = "grpc-retry-pushback-ms";
 
-    private static readonly ResiliencePropertyKey<CallFacts> Call = new("grpc.call");
+    internal static readonly ResiliencePropertyKey<CallFacts> Call = new("grpc.call");
     private static readonly ResiliencePropertyKey<TimeSpan> NextDelay = new("grpc.next-delay");
 
     private readonly string _downstream;
-    private readonly ResiliencePipeline _pipeline;
+
+    /// <summary>Retry (outer) and circuit breaker (inner), shared by every client of this downstream.</summary>
+    internal ResiliencePipeline Pipeline { get; }
 
     /// <param name="downstream">The service called (e.g. "Inventory"); one circuit breaker per name.</param>
     public RetryClientInterceptor(
@@ -49,7 +46,7 @@ public sealed partial class RetryClientInterceptor : Interceptor
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(pipelines);
         _downstream = downstream;
-        _pipeline = pipelines.GetOrAddPipeline(
+        Pipeline = pipelines.GetOrAddPipeline(
             $"grpc-client:{downstream}", builder => Build(builder, downstream, options, clock, logger));
     }
 
@@ -71,7 +68,7 @@ public sealed partial class RetryClientInterceptor : Interceptor
         resilience.Properties.Set(Call, CallFacts.Of(context));
         try
         {
-            return _pipeline.Execute(
+            return Pipeline.Execute(
                 static (_, s) => s.continuation(s.request, s.Fresh()),
                 resilience,
                 (request, continuation, Fresh: AttemptContexts(context)));
@@ -90,19 +87,19 @@ public sealed partial class RetryClientInterceptor : Interceptor
         }
     }
 
-    private RpcException CircuitOpen(BrokenCircuitException ex) =>
+    internal RpcException CircuitOpen(BrokenCircuitException ex) =>
         new(new Status(StatusCode.Unavailable,
             $"{_downstream} is failing: calls to it fail fast for {ex.RetryAfter?.TotalSeconds ?? 0:0.#} s (circuit open after repeated UNAVAILABLE).",
             ex));
 
-    private static RpcException CancelledByCaller(Exception ex) =>
+    internal static RpcException CancelledByCaller(Exception ex) =>
         new(new Status(StatusCode.Cancelled, "The call was cancelled by the caller.", ex));
 
     /// <summary>
     /// Each attempt gets its own copy of the caller's headers, so an interceptor further in that adds a header
     /// (the service token) adds it once per attempt, never twice to one call.
     /// </summary>
-    private static Func<ClientInterceptorContext<TRequest, TResponse>> AttemptContexts<TRequest, TResponse>(
+    internal static Func<ClientInterceptorContext<TRequest, TResponse>> AttemptContexts<TRequest, TResponse>(
         ClientInterceptorContext<TRequest, TResponse> context, CancellationToken? cancellation = null)
         where TRequest : class
         where TResponse : class
@@ -224,7 +221,7 @@ public sealed partial class RetryClientInterceptor : Interceptor
     private static partial void LogCircuitClosed(ILogger logger, string downstream);
 
     /// <summary>What the retry decision needs to know about the call it is deciding for.</summary>
-    private readonly record struct CallFacts(string Method, bool SafeToRetry, DateTime? Deadline)
+    internal readonly record struct CallFacts(string Method, bool SafeToRetry, DateTime? Deadline)
     {
         public static CallFacts Of<TRequest, TResponse>(ClientInterceptorContext<TRequest, TResponse> context)
             where TRequest : class
@@ -232,129 +229,5 @@ public sealed partial class RetryClientInterceptor : Interceptor
             new(context.Method.FullName,
                 IsSafeToRetry(context.Method.FullName),
                 context.Options.Deadline is { } deadline && deadline != DateTime.MaxValue ? deadline : null);
-    }
-
-    /// <summary>
-    /// One logical unary call made of one or more attempts. Response, headers, status and trailers are those of
-    /// the last attempt, or of the failure this interceptor produced (circuit open, cancelled while waiting).
-    /// </summary>
-    private sealed class ResilientUnaryCall<TRequest, TResponse> : IDisposable
-        where TRequest : class
-        where TResponse : class
-    {
-        private readonly RetryClientInterceptor _owner;
-        private readonly TRequest _request;
-        private readonly ClientInterceptorContext<TRequest, TResponse> _context;
-        private readonly AsyncUnaryCallContinuation<TRequest, TResponse> _continuation;
-        private readonly CancellationTokenSource _cancellation;
-        private readonly Func<ClientInterceptorContext<TRequest, TResponse>> _attemptContext;
-        private volatile AsyncUnaryCall<TResponse>? _attempt;
-        private volatile RpcException? _ownFailure;
-        private Task<TResponse>? _response;
-
-        public ResilientUnaryCall(
-            RetryClientInterceptor owner, TRequest request, ClientInterceptorContext<TRequest, TResponse> context,
-            AsyncUnaryCallContinuation<TRequest, TResponse> continuation)
-        {
-            _owner = owner;
-            _request = request;
-            _context = context;
-            _continuation = continuation;
-            // Cancelled by the caller's token or by Dispose; stops the attempt in flight and any wait.
-            _cancellation = CancellationTokenSource.CreateLinkedTokenSource(context.Options.CancellationToken);
-            _attemptContext = AttemptContexts(context, _cancellation.Token);
-        }
-
-        public AsyncUnaryCall<TResponse> Start()
-        {
-            _response = RunAsync();
-            return new AsyncUnaryCall<TResponse>(
-                _response,
-                static state => ((ResilientUnaryCall<TRequest, TResponse>)state).HeadersAsync(),
-                static state => ((ResilientUnaryCall<TRequest, TResponse>)state).GetStatus(),
-                static state => ((ResilientUnaryCall<TRequest, TResponse>)state).GetTrailers(),
-                static state => ((ResilientUnaryCall<TRequest, TResponse>)state).Dispose(),
-                this);
-        }
-
-        public void Dispose()
-        {
-            if (_response is { IsCompleted: false })
-            {
-                try
-                {
-                    _cancellation.Cancel();
-                }
-                catch (ObjectDisposedException)
-                {
-                    // The call finished between the check and the cancel: there is nothing left to stop.
-                }
-            }
-
-            _attempt?.Dispose();
-        }
-
-        private async Task<TResponse> RunAsync()
-        {
-            var resilience = ResilienceContextPool.Shared.Get(_cancellation.Token);
-            resilience.Properties.Set(Call, CallFacts.Of(_context));
-            try
-            {
-                return await _owner._pipeline.ExecuteAsync(
-                    static (_, self) => self.AttemptAsync(), resilience, this).ConfigureAwait(false);
-            }
-            catch (BrokenCircuitException ex)
-            {
-                throw _ownFailure = _owner.CircuitOpen(ex);
-            }
-            catch (OperationCanceledException ex) when (_cancellation.IsCancellationRequested)
-            {
-                throw _ownFailure = CancelledByCaller(ex);
-            }
-            finally
-            {
-                ResilienceContextPool.Shared.Return(resilience);
-                _cancellation.Dispose();
-            }
-        }
-
-        private async ValueTask<TResponse> AttemptAsync()
-        {
-            var previous = _attempt;
-            var attempt = _continuation(_request, _attemptContext());
-            _attempt = attempt;
-            previous?.Dispose();
-            return await attempt.ResponseAsync.ConfigureAwait(false);
-        }
-
-        private async Task<Metadata> HeadersAsync()
-        {
-            await ((Task)_response!).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            return (_ownFailure, _attempt) switch
-            {
-                (null, { } attempt) => await attempt.ResponseHeadersAsync.ConfigureAwait(false),
-                ({ } failure, _) => throw failure,
-                _ => throw NoAttempt(),
-            };
-        }
-
-        private Status GetStatus() => (_ownFailure, _attempt) switch
-        {
-            ({ } failure, _) => failure.Status,
-            (null, { } attempt) when _response!.IsCompleted => attempt.GetStatus(),
-            _ => throw NoAttempt(),
-        };
-
-        private Metadata GetTrailers() => (_ownFailure, _attempt) switch
-        {
-            ({ } failure, _) => failure.Trailers,
-            (null, { } attempt) when _response!.IsCompleted => attempt.GetTrailers(),
-            _ => throw NoAttempt(),
-        };
-
-        private InvalidOperationException NoAttempt() =>
-            new(_response!.IsCompleted
-                ? "The call failed before any attempt reached the server; see the exception from ResponseAsync."
-                : "Unable to get the status because the call is not complete.");
     }
 }

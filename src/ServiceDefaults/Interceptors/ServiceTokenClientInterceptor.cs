@@ -1,15 +1,15 @@
 using System.Collections.Concurrent;
 
+using Contoso.Retail.Contracts;
+
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 
 namespace Contoso.Retail.ServiceDefaults.Interceptors;
 
 /// <summary>
-/// Puts this service's own token (<see cref="ServiceTokens"/>) on every server-to-server call as
-/// `authorization: Bearer`. It rides as call credentials, so fetching or renewing a token is asynchronous for
-/// every call shape; the channel must allow call credentials (TLS, or UnsafeUseInsecureChannelCallCredentials
-/// for cleartext HTTP/2 inside the cluster, as AddServiceGrpcClient sets), else gRPC drops them.
+/// Puts this service's own token on every server-to-server call, as call credentials so fetching it is async on every
+/// call shape; the channel must allow call credentials (TLS, or UnsafeUseInsecureChannelCallCredentials in-cluster).
 /// </summary>
 public sealed class ServiceTokenClientInterceptor(ServiceTokens tokens) : Interceptor
 {

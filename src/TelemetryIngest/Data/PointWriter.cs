@@ -1,4 +1,5 @@
 using Contoso.Retail.ServiceDefaults.Data;
+using Contoso.Retail.TelemetryIngest.Model;
 
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
@@ -11,10 +12,8 @@ using NpgsqlTypes;
 namespace Contoso.Retail.TelemetryIngest.Data;
 
 /// <summary>
-/// Appends points inside the context's current transaction as fast as the provider allows:
-/// PostgreSQL binary COPY, or one prepared INSERT re-executed per row on SQLite.
-/// Until <see cref="CompleteAsync"/> the connection is busy with the write (PostgreSQL runs no
-/// other command during a COPY); disposing without completing abandons the rows written.
+/// Appends points in the current transaction: PostgreSQL binary COPY, or a prepared INSERT per row on SQLite.
+/// The connection is busy until <see cref="CompleteAsync"/>; disposing without it abandons the rows.
 /// </summary>
 public abstract class PointWriter : IAsyncDisposable
 {

@@ -1,3 +1,5 @@
+using Contoso.Retail.TelemetryIngest.Model;
+
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
 

@@ -1,3 +1,5 @@
+using Contoso.Retail.TelemetryIngest.Model;
+
 using Microsoft.EntityFrameworkCore;
 
 namespace Contoso.Retail.TelemetryIngest.Data;

@@ -1,7 +1,7 @@
 using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.TelemetryIngest.Data;
+using Contoso.Retail.TelemetryIngest.Domain;
 using Contoso.Retail.TelemetryIngest.Grpc;
-using Contoso.Retail.TelemetryIngest.Ingestion;
 
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -29,7 +29,7 @@ public static class TelemetryIngestExtensions
     }
 
     /// <summary>Maps telemetry.v1.TelemetryIngestService and brings the database schema up to date.</summary>
-    public static async Task UseTelemetryIngestAsync(this WebApplication app)
+    public static async Task MapTelemetryIngestAsync(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapGrpcService<TelemetryIngestGrpcService>();

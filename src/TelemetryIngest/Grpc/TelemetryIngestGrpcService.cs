@@ -1,6 +1,6 @@
 using Contoso.Retail.Contracts.Telemetry.V1;
 using Contoso.Retail.ServiceDefaults.Errors;
-using Contoso.Retail.TelemetryIngest.Ingestion;
+using Contoso.Retail.TelemetryIngest.Domain;
 
 using Grpc.Core;
 
@@ -31,7 +31,7 @@ public sealed class TelemetryIngestGrpcService(
         {
             TelemetryValidation.ValidateIngestMessage(request, messages);
             TelemetryValidation.EnsureWithinIngestCap(transaction.Points, request.Points.Count, maxPoints);
-            await transaction.WriteAsync(request.Points.Select(PointMapper.ToStored), cancellationToken);
+            await transaction.WriteAsync(request.Points.Select(TelemetryMapper.ToStored), cancellationToken);
             messages++;
         }
 
@@ -54,7 +54,7 @@ public sealed class TelemetryIngestGrpcService(
             {
                 var request = requestStream.Current;
                 TelemetryValidation.ValidateBatch(request);
-                var points = request.Points.Select(PointMapper.ToStored).ToList();
+                var points = request.Points.Select(TelemetryMapper.ToStored).ToList();
                 var stored = await batches.StoreAsync(request.BatchId, points, cancellationToken);
 
                 // Only after the commit: an acknowledged batch is one the device may drop.
@@ -75,14 +75,15 @@ public sealed class TelemetryIngestGrpcService(
     {
         TelemetryValidation.ValidateQuery(request);
         var cancellationToken = context.CancellationToken;
-        var points = store.Query(request.DeviceId, request.Metric, request.StartTime.ToDateTime(), request.EndTime.ToDateTime(), request.Limit, cancellationToken);
+        var points = store.Query(
+            request.DeviceId, request.Metric, request.StartTime.ToDateTime(), request.EndTime.ToDateTime(), request.Limit, cancellationToken);
 
         var chunk = new QueryResponse();
         var chunkBytes = 0;
         var labels = new LabelsCache();
         await foreach (var point in points.WithCancellation(cancellationToken))
         {
-            var wire = PointMapper.ToWire(point, labels);
+            var wire = TelemetryMapper.ToWire(point, labels);
             chunk.Points.Add(wire);
             chunkBytes += wire.CalculateSize();
             if (chunk.Points.Count == QueryChunkPoints || chunkBytes >= QueryChunkBytes)

@@ -66,7 +66,7 @@ internal sealed class LifetimeHost : IAsyncDisposable
             async app =>
             {
                 app.MapDefaultEndpoints();
-                await app.UseInventoryAsync();
+                await app.MapInventoryAsync();
             });
         return new LifetimeHost(service);
     }

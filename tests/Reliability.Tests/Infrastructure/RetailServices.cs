@@ -46,7 +46,7 @@ internal static class RetailServices
             app =>
             {
                 app.MapDefaultEndpoints();
-                return app.UseInventoryAsync();
+                return app.MapInventoryAsync();
             });
 
     /// <param name="inventory">Services:Inventory - an http URL, or a dns:/// or static:/// target.</param>
@@ -62,7 +62,7 @@ internal static class RetailServices
             app =>
             {
                 app.MapDefaultEndpoints();
-                return app.UseOrdersAsync();
+                return app.MapOrdersAsync();
             });
     }
 
@@ -75,7 +75,7 @@ internal static class RetailServices
             app =>
             {
                 app.MapDefaultEndpoints();
-                return app.UseTelemetryIngestAsync();
+                return app.MapTelemetryIngestAsync();
             });
 
     //#endif

@@ -22,7 +22,7 @@ namespace Contoso.Retail.TelemetryIngest.Data.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
-            modelBuilder.Entity("Contoso.Retail.TelemetryIngest.Data.IngestedBatch", b =>
+            modelBuilder.Entity("Contoso.Retail.TelemetryIngest.Model.IngestedBatch", b =>
                 {
                     b.Property<string>("BatchId")
                         .HasMaxLength(128)
@@ -42,7 +42,7 @@ namespace Contoso.Retail.TelemetryIngest.Data.Migrations.Postgres
                     b.ToTable("ingested_batches", (string)null);
                 });
 
-            modelBuilder.Entity("Contoso.Retail.TelemetryIngest.Data.TelemetryPoint", b =>
+            modelBuilder.Entity("Contoso.Retail.TelemetryIngest.Model.TelemetryPoint", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()

@@ -20,7 +20,7 @@ namespace Contoso.Retail.TelemetryIngest.Data.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
-            modelBuilder.Entity("Contoso.Retail.TelemetryIngest.Data.IngestedBatch", b =>
+            modelBuilder.Entity("Contoso.Retail.TelemetryIngest.Model.IngestedBatch", b =>
                 {
                     b.Property<string>("BatchId")
                         .HasMaxLength(128)
@@ -40,7 +40,7 @@ namespace Contoso.Retail.TelemetryIngest.Data.Migrations.Sqlite
                     b.ToTable("ingested_batches", (string)null);
                 });
 
-            modelBuilder.Entity("Contoso.Retail.TelemetryIngest.Data.TelemetryPoint", b =>
+            modelBuilder.Entity("Contoso.Retail.TelemetryIngest.Model.TelemetryPoint", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()

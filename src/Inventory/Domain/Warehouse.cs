@@ -1,0 +1,264 @@
+using Contoso.Retail.Inventory.Data;
+using Contoso.Retail.Inventory.Model;
+using Contoso.Retail.ServiceDefaults.Data;
+
+using Grpc.Core;
+
+using Microsoft.EntityFrameworkCore;
+
+namespace Contoso.Retail.Inventory.Domain;
+
+/// <summary>The outcome of releasing a reservation.</summary>
+public sealed record Release(string ReservationId, bool ReleasedNow);
+
+/// <summary>
+/// Every write to stock, each a unit of the database's <see cref="GroupCommit{TContext}"/> (so concurrent writes share
+/// one commit) whose changes are published to the <see cref="StockChangeFeed"/> only after it commits.
+/// </summary>
+public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChangeFeed feed, TimeProvider time, InventoryMetrics metrics)
+{
+    // A unique violation means a concurrent call got there first; one more attempt sees its row.
+    private const int MaxAttempts = 3;
+
+    /// <summary>Creates the item or sets its name and available quantity; reserved stock is left alone.</summary>
+    public async Task<(Item Item, bool Created)> UpsertItemAsync(string sku, string name, int available, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var now = time.UtcNowForStorage();
+                var (item, created) = await writes.RunAsync(db => UpsertAsync(db, sku, name, available, now), cancellationToken);
+                feed.Publish([StockChange.Of(item)]);
+                return (item, created);
+            }
+            catch (Exception ex) when (ex.IsUniqueViolation() && attempt < MaxAttempts)
+            {
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes stock for every line or none. The reservation row goes first (its key is the idempotency key, so a duplicate
+    /// collides and is answered from it); each line is a conditional update, so stock is never oversold.
+    /// </summary>
+    /// <exception cref="RpcException">
+    /// FAILED_PRECONDITION when stock is short or the id was released; ALREADY_EXISTS when the id holds other lines.
+    /// </exception>
+    public async Task<Reservation> ReserveAsync(string reservationId, IReadOnlyCollection<StockLine> lines, CancellationToken cancellationToken)
+    {
+        var (reservation, changes) = await ReserveOnceAsync(reservationId, lines, cancellationToken);
+        if (changes is null)
+        {
+            metrics.Replayed();
+            return ReservationRules.Replay(reservation, lines);
+        }
+
+        feed.Publish(changes);
+        metrics.Reserved(reservation.Lines.Sum(l => (long)l.Quantity));
+        return reservation;
+    }
+
+    private async Task<(Reservation Reservation, List<StockChange>? Changes)> ReserveOnceAsync(
+        string reservationId, IReadOnlyCollection<StockLine> lines, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var now = time.UtcNowForStorage();
+                return await writes.RunAsync(db => ReserveAsync(db, reservationId, lines, now), cancellationToken);
+            }
+            catch (Exception ex) when (ex.IsUniqueViolation() && attempt < MaxAttempts)
+            {
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition)
+            {
+                metrics.Rejected();
+                throw;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Gives an active reservation's stock back. Idempotent: a released id stays released, and an unknown
+    /// id is recorded as released (a tombstone) so a ReserveStock arriving late with it is refused.
+    /// </summary>
+    public async Task<Release> ReleaseAsync(string reservationId, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var now = time.UtcNowForStorage();
+                var (releasedNow, changes) = await writes.RunAsync(db => ReleaseAsync(db, reservationId, now), cancellationToken);
+                if (changes is not null)
+                {
+                    feed.Publish(changes);
+                }
+
+                return new Release(reservationId, releasedNow);
+            }
+            catch (Exception ex) when (attempt < MaxAttempts && (ex is DbUpdateConcurrencyException || ex.IsUniqueViolation()))
+            {
+                // A ReserveStock with this id committed meanwhile: go round again and release what it took.
+            }
+        }
+    }
+
+    private static async Task<(Item Item, bool Created)> UpsertAsync(InventoryDbContext db, string sku, string name, int available, DateTime now)
+    {
+        var updated = await db.Items.Where(i => i.Sku == sku).ExecuteUpdateAsync(set => set
+            .SetProperty(i => i.Name, name)
+            .SetProperty(i => i.Available, available)
+            .SetProperty(i => i.Version, i => i.Version + 1)
+            .SetProperty(i => i.UpdatedAt, now));
+
+        var created = updated == 0;
+        if (created)
+        {
+            db.Items.Add(new Item { Sku = sku, Name = name, Available = available, Version = 1, UpdatedAt = now });
+            await db.SaveChangesAsync();
+        }
+
+        var item = await db.Items.AsNoTracking().SingleAsync(i => i.Sku == sku);
+        return (item, created);
+    }
+
+    /// <summary>The reservation, and the stock changes it made; no changes when the id was already stored (a replay).</summary>
+    private static async Task<(Reservation Reservation, List<StockChange>? Changes)> ReserveAsync(
+        InventoryDbContext db, string reservationId, IReadOnlyCollection<StockLine> lines, DateTime now)
+    {
+        // Retries are the common duplicate; answering them without a failed insert keeps the logs clean.
+        var existing = await FindReservationAsync(db, reservationId);
+        if (existing is not null)
+        {
+            return (existing, null);
+        }
+
+        var reservation = Reservation.Create(reservationId, lines, now);
+        await db.Sql("INSERT INTO reservations (reservation_id, state, created_at) VALUES (@id, @state, @created)")
+            .With("id", reservationId).With("state", nameof(ReservationState.Active)).With("created", now).RunAsync();
+        foreach (var line in reservation.Lines)
+        {
+            await db.Sql("INSERT INTO reservation_lines (reservation_id, sku, quantity) VALUES (@id, @sku, @quantity)")
+                .With("id", reservationId).With("sku", line.Sku).With("quantity", line.Quantity).RunAsync();
+        }
+
+        var shortLines = new List<StockLine>();
+        foreach (var line in reservation.StockLines())
+        {
+            if (!await MoveStockAsync(db, line.Sku, -line.Quantity, reservation.CreatedAt))
+            {
+                shortLines.Add(line);
+            }
+        }
+
+        var skus = reservation.Lines.Select(l => l.Sku).ToList();
+        if (shortLines.Count > 0)
+        {
+            // Thrown, so the group commit rolls this unit back.
+            var available = (await ReadChangesAsync(db, skus)).ToDictionary(c => c.Sku, c => c.Available);
+            throw ReservationRules.Shortage(shortLines, available);
+        }
+
+        return (reservation, await ReadChangesAsync(db, skus));
+    }
+
+    private static async Task<(bool ReleasedNow, List<StockChange>? Changes)> ReleaseAsync(InventoryDbContext db, string reservationId, DateTime now)
+    {
+        var released = await db.Reservations
+            .Where(r => r.ReservationId == reservationId && r.State == ReservationState.Active)
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(r => r.State, ReservationState.Released)
+                .SetProperty(r => r.ReleasedAt, now));
+
+        if (released == 1)
+        {
+            var lines = await db.ReservationLines.AsNoTracking()
+                .Where(l => l.ReservationId == reservationId)
+                .OrderBy(l => l.Sku)
+                .ToListAsync();
+            foreach (var line in lines)
+            {
+                await MoveStockAsync(db, line.Sku, line.Quantity, now);
+            }
+
+            return (true, await ReadChangesAsync(db, lines.Select(l => l.Sku).ToList()));
+        }
+
+        var state = await db.Reservations
+            .Where(r => r.ReservationId == reservationId)
+            .Select(r => (ReservationState?)r.State)
+            .SingleOrDefaultAsync();
+        if (state == ReservationState.Active)
+        {
+            // A ReserveStock with this id committed after the update above looked (PostgreSQL read committed):
+            // the caller goes round again and releases what it took, rather than answer "nothing held".
+            throw new DbUpdateConcurrencyException($"Reservation {reservationId} kept changing while being released.");
+        }
+
+        if (state is null)
+        {
+            db.Reservations.Add(Reservation.Tombstone(reservationId, now));
+            await db.SaveChangesAsync();
+        }
+
+        return (false, null);
+    }
+
+    private static async Task<Reservation?> FindReservationAsync(InventoryDbContext db, string reservationId)
+    {
+        Reservation reservation;
+        await using (var find = db.Sql("SELECT state, created_at, released_at FROM reservations WHERE reservation_id = @id")
+            .With("id", reservationId))
+        {
+            await using var row = await find.ExecuteReaderAsync();
+            if (!await row.ReadAsync())
+            {
+                return null;
+            }
+
+            reservation = new Reservation
+            {
+                ReservationId = reservationId,
+                State = Enum.Parse<ReservationState>(row.GetString(0)),
+                CreatedAt = StorageTime.AsUtc(row.GetDateTime(1)),
+                ReleasedAt = row.IsDBNull(2) ? null : StorageTime.AsUtc(row.GetDateTime(2)),
+            };
+        }
+
+        await using var lines = db.Sql("SELECT sku, quantity FROM reservation_lines WHERE reservation_id = @id").With("id", reservationId);
+        await using var reader = await lines.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            reservation.Lines.Add(new ReservationLine { ReservationId = reservationId, Sku = reader.GetString(0), Quantity = reader.GetInt32(1) });
+        }
+
+        return reservation;
+    }
+
+    /// <summary>
+    /// Moves <paramref name="delta"/> units into available (positive) or out of it into reserved (negative),
+    /// in one conditional statement: it changes nothing, and returns false, when available would go below zero.
+    /// </summary>
+    private static async Task<bool> MoveStockAsync(InventoryDbContext db, string sku, int delta, DateTime now) =>
+        await db.Sql("""
+            UPDATE items SET available = available + @delta, reserved = reserved - @delta, version = version + 1, updated_at = @now
+            WHERE sku = @sku AND available + @delta >= 0
+            """).With("delta", delta).With("now", now).With("sku", sku).RunAsync() == 1;
+
+    private static async Task<List<StockChange>> ReadChangesAsync(InventoryDbContext db, List<string> skus)
+    {
+        await using var read = db.Sql("");
+        read.CommandText = $"SELECT sku, available, reserved, version, updated_at FROM items WHERE sku IN ({read.InList(skus)}) ORDER BY sku";
+        await using var row = await read.ExecuteReaderAsync();
+        var changes = new List<StockChange>(skus.Count);
+        while (await row.ReadAsync())
+        {
+            changes.Add(new StockChange(row.GetString(0), row.GetInt32(1), row.GetInt32(2), row.GetInt64(3), StorageTime.AsUtc(row.GetDateTime(4))));
+        }
+
+        return changes;
+    }
+}

@@ -1,0 +1,147 @@
+using Contoso.Retail.Contracts.Inventory.V1;
+using Contoso.Retail.Orders.Data;
+using Contoso.Retail.Orders.Model;
+using Contoso.Retail.ServiceDefaults.Data;
+
+using Grpc.Core;
+
+using Microsoft.EntityFrameworkCore;
+
+namespace Contoso.Retail.Orders.Domain;
+
+/// <summary>
+/// Places an order idempotently by request id: saved PENDING, stock reserved in Inventory under the order id, then
+/// CONFIRMED or REJECTED. If Inventory does not answer it stays PENDING for a retry or <see cref="PendingOrderReconciler"/>.
+/// </summary>
+public sealed class OrderPlacement(
+    OrdersDbContext db,
+    GroupCommit<OrdersDbContext> writes,
+    InventoryService.InventoryServiceClient inventory,
+    TimeProvider clock,
+    OrderMetrics metrics)
+{
+    /// <exception cref="RpcException">
+    /// ALREADY_EXISTS (request id reused for a different order), FAILED_PRECONDITION (rejected; details name the SKUs),
+    /// UNAVAILABLE / DEADLINE_EXCEEDED / CANCELLED (Inventory did not answer; the order is pending).
+    /// </exception>
+    public async Task<Order> PlaceAsync(OrderRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var order = await FindOrCreateAsync(request, cancellationToken);
+        return order.Status == OrderStatus.Pending
+            ? await ReserveMeasuredAsync(order, cancellationToken)
+            : Settled(order);
+    }
+
+    /// <summary>The answer for an order that is no longer pending.</summary>
+    public static Order Settled(Order order)
+    {
+        ArgumentNullException.ThrowIfNull(order);
+        return order.Status == OrderStatus.Rejected ? throw OrderErrors.Rejected(order) : order;
+    }
+
+    private async Task<Order> FindOrCreateAsync(OrderRequest request, CancellationToken cancellationToken)
+    {
+        var existing = await FindByRequestAsync(request.RequestId, cancellationToken);
+        if (existing is not null)
+        {
+            return SameRequestOrThrow(existing, request);
+        }
+
+        // Write first: the row (unique request id) is what makes concurrent duplicates converge on one order.
+        var now = clock.UtcNowForStorage();
+        var order = Order.Create(request, Guid.CreateVersion7(clock.GetUtcNow()).ToString("D"), now);
+        try
+        {
+            return await writes.RunAsync(unit => InsertAsync(unit, order), cancellationToken);
+        }
+        catch (Exception ex) when (ex.IsUniqueViolation())
+        {
+            var winner = await FindByRequestAsync(request.RequestId, cancellationToken)
+                ?? throw new InvalidOperationException($"Request {request.RequestId} collided but its order cannot be read.", ex);
+            return SameRequestOrThrow(winner, request);
+        }
+    }
+
+    private async Task<Order> ReserveMeasuredAsync(Order order, CancellationToken cancellationToken)
+    {
+        var started = clock.GetTimestamp();
+        try
+        {
+            var settled = await ReserveAsync(order, cancellationToken);
+            metrics.Placed(settled.Status, clock.GetElapsedTime(started));
+            return settled;
+        }
+        catch (Exception ex)
+        {
+            // A rejection is thrown as FAILED_PRECONDITION; anything else leaves the order pending.
+            var outcome = ex is RpcException { StatusCode: StatusCode.FailedPrecondition } ? OrderStatus.Rejected : OrderStatus.Pending;
+            metrics.Placed(outcome, clock.GetElapsedTime(started));
+            throw;
+        }
+    }
+
+    private async Task<Order> ReserveAsync(Order order, CancellationToken cancellationToken)
+    {
+        var reserve = new ReserveStockRequest { ReservationId = order.Id };
+        reserve.Lines.AddRange(order.Lines.Select(l => new ReservationLine { Sku = l.Sku, Quantity = l.Quantity }));
+
+        try
+        {
+            await inventory.ReserveStockAsync(reserve, cancellationToken: cancellationToken);
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition)
+        {
+            var violations = InventoryErrors.Violations(ex);
+            order.Reject(InventoryErrors.RefusalReason(violations), violations, clock.UtcNowForStorage());
+            return Settled(await SaveOrReloadAsync(order, cancellationToken));
+        }
+        catch (RpcException ex)
+        {
+            throw InventoryErrors.DidNotAnswer(ex,
+                $"Order {order.Id} is pending: stock could not be reserved yet. Retry with the same request_id.");
+        }
+
+        order.Confirm(clock.UtcNowForStorage());
+        return Settled(await SaveOrReloadAsync(order, cancellationToken));
+    }
+
+    /// <summary>Saves a transition out of PENDING; if another writer moved the order first, returns the order as they left it.</summary>
+    private async Task<Order> SaveOrReloadAsync(Order order, CancellationToken cancellationToken)
+    {
+        var saved = await writes.RunAsync(unit => unit.Sql("""
+            UPDATE orders SET status = @status, status_reason = @reason, rejection_details = @details, updated_at = @updated
+            WHERE order_id = @id AND status = @pending
+            """).With("status", order.Status.ToString()).With("reason", order.StatusReason).With("details", order.RejectionDetails)
+            .With("updated", order.UpdatedAt).With("id", order.Id).With("pending", nameof(OrderStatus.Pending)).RunAsync(), cancellationToken);
+        return saved == 1
+            ? order
+            : await db.Orders.AsNoTracking().Include(o => o.Lines).SingleAsync(o => o.Id == order.Id, cancellationToken);
+    }
+
+    private Task<Order?> FindByRequestAsync(string requestId, CancellationToken cancellationToken) =>
+        db.Orders.AsNoTracking().Include(o => o.Lines).SingleOrDefaultAsync(o => o.RequestId == requestId, cancellationToken);
+
+    /// <summary>The new order and its lines, in plain SQL: the hottest write of the service.</summary>
+    private static async Task<Order> InsertAsync(OrdersDbContext db, Order order)
+    {
+        await db.Sql("""
+            INSERT INTO orders (order_id, request_id, customer_id, status, status_reason, rejection_details, release_pending, created_at, updated_at)
+            VALUES (@id, @request, @customer, @status, @reason, @details, @release, @created, @updated)
+            """).With("id", order.Id).With("request", order.RequestId).With("customer", order.CustomerId)
+            .With("status", order.Status.ToString()).With("reason", order.StatusReason).With("details", order.RejectionDetails)
+            .With("release", order.ReleasePending).With("created", order.CreatedAt).With("updated", order.UpdatedAt).RunAsync();
+        foreach (var line in order.Lines)
+        {
+            await db.Sql("INSERT INTO order_lines (order_id, sku, quantity) VALUES (@id, @sku, @quantity)")
+                .With("id", order.Id).With("sku", line.Sku).With("quantity", line.Quantity).RunAsync();
+        }
+
+        return order;
+    }
+
+    private static Order SameRequestOrThrow(Order existing, OrderRequest request) =>
+        existing.IsSameRequest(request)
+            ? existing
+            : throw OrderErrors.RequestIdReused(existing, request.CustomerId);
+}
