@@ -68,21 +68,7 @@ public sealed partial class DevHostProcess : IAsyncDisposable
         return host;
     }
 
-    /// <summary>Waits until <paramref name="condition"/> holds for the output, or fails if the process exits first.</summary>
-    public async Task WaitForAsync(Func<DevHostProcess, bool> condition, TimeSpan timeout)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        deadline.CancelAfter(timeout);
-        while (!condition(this))
-        {
-            if (_process.HasExited)
-            {
-                Assert.Fail($"DevHost exited ({_process.ExitCode}) early:\n{Output}");
-            }
-
-            await Task.Delay(50, deadline.Token);
-        }
-    }
+    public bool HasExited => _process.HasExited;
 
     /// <returns>The exit code; fails the test if the process is still running after <paramref name="timeout"/>.</returns>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)

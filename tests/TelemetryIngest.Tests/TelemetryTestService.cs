@@ -84,15 +84,4 @@ internal static class TelemetryTestService
         EndTime = Timestamp.FromDateTime(end),
         Limit = limit,
     };
-
-    /// <summary>Polls <paramref name="condition"/> until it holds, failing after <paramref name="seconds"/>.</summary>
-    public static async Task EventuallyAsync(Func<bool> condition, string what, int seconds = 15)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}.");
-            await Task.Delay(10, TestContext.Current.CancellationToken);
-        }
-    }
 }

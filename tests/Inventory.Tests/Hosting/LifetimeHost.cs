@@ -101,17 +101,6 @@ internal sealed class LifetimeHost : IAsyncDisposable
         await Service.DisposeAsync();
     }
 
-    /// <summary>Polls <paramref name="condition"/> until it holds, failing after 30 s.</summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}.");
-            await Task.Delay(20, Ct);
-        }
-    }
-
     /// <summary>Reads Watch responses until one has <paramref name="status"/>; fails if the stream ends first.</summary>
     public static async Task WatchUntilAsync(IAsyncStreamReader<HealthCheckResponse> stream, HealthCheckResponse.Types.ServingStatus status)
     {
