@@ -23,15 +23,12 @@ public sealed class TestSystemOptions
     /// <summary>Started after Inventory and pointed at it.</summary>
     public ServiceSetup? Orders { get; init; }
 
-    /// <summary>
-    /// Wraps the handler of Orders' Inventory client when Inventory runs in memory (there is no network to cut there).
-    /// </summary>
-    public Func<HttpMessageHandler, HttpMessageHandler>? InventoryLink { get; init; }
-
     //#if (IncludeTelemetry)
     public ServiceSetup? Telemetry { get; init; }
 
     //#endif
+    /// <summary>Wraps the handler of Orders' Inventory client when Inventory runs in memory (there is no network to cut there).</summary>
+    public Func<HttpMessageHandler, HttpMessageHandler>? InventoryLink { get; init; }
 }
 
 /// <summary>
