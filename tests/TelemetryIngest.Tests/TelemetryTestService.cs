@@ -1,5 +1,4 @@
 using Contoso.Retail.Contracts.Telemetry.V1;
-using Contoso.Retail.ServiceDefaults;
 using Contoso.Retail.TelemetryIngest.Data;
 using Contoso.Retail.TestSupport;
 
@@ -21,21 +20,12 @@ internal static class TelemetryTestService
         TestDatabase db, Transport transport = Transport.InMemory, IDictionary<string, string?>? settings = null)
     {
         var all = db.Settings("Telemetry");
-        all["Serilog:MinimumLevel:Default"] = "Warning";
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             all[key] = value;
         }
 
-        return RunningService.StartAsync(
-            transport,
-            all,
-            builder => builder.AddServiceDefaults().AddTelemetryIngest(),
-            app =>
-            {
-                app.MapDefaultEndpoints();
-                return app.UseTelemetryIngestAsync();
-            });
+        return RetailServices.StartTelemetryAsync(new() { Transport = transport, Settings = all });
     }
 
     public static TelemetryIngestService.TelemetryIngestServiceClient Client(this RunningService service) => new(service.Channel);

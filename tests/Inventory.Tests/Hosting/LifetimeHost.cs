@@ -52,22 +52,8 @@ internal sealed class LifetimeHost : IAsyncDisposable
         {
             ["Kestrel:Endpoints:Management:Url"] = "http://127.0.0.1:0",
             ["Kestrel:Endpoints:Management:Protocols"] = "Http1",
-            ["Serilog:MinimumLevel:Default"] = "Warning",
         };
-        var service = await RunningService.StartAsync(
-            Transport.Kestrel,
-            all,
-            builder =>
-            {
-                configure?.Invoke(builder);
-                builder.AddServiceDefaults();
-                builder.AddInventory();
-            },
-            async app =>
-            {
-                app.MapDefaultEndpoints();
-                await app.UseInventoryAsync();
-            });
+        var service = await RetailServices.StartInventoryAsync(new() { Settings = all, Prepare = configure });
         return new LifetimeHost(service);
     }
 
