@@ -261,18 +261,19 @@ public class AuthAttackTests(SystemFixture fixture) : IClassFixture<SystemFixtur
     {
         var db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
         var settings = db.Settings("Inventory");
-        settings["Auth:Authority"] = FakeIdentityProvider.HostileIssuer;
-        settings["Auth:RequireHttpsMetadata"] = "false";
+        foreach (var (key, value) in idp.AuthoritySettings())
+        {
+            settings[key] = value;
+        }
+
         settings["Serilog:MinimumLevel:Default"] = "Error";
-        return await RunningService.StartAsync(
-            Transport.InMemory,
-            settings,
-            builder =>
-            {
-                builder.AddServiceDefaults().AddInventory();
-                builder.Services.AddHttpClient(Auth.HttpClientName).ConfigurePrimaryHttpMessageHandler(idp.CreateHandler);
-            },
-            app => app.UseInventoryAsync());
+        return await RetailServices.StartInventoryAsync(new()
+        {
+            Transport = Transport.InMemory,
+            Settings = settings,
+            Configure = idp.ServeMetadataTo,
+            DefaultEndpoints = false,
+        });
     }
 
     private static async Task<RpcException?> UpsertAsync(RunningService inventory, string token)

@@ -97,28 +97,24 @@ public class ProductionTests
         settings["Serilog:MinimumLevel:Default"] = "Fatal";
         if (environment == Environments.Production)
         {
-            settings["Auth:Authority"] = FakeIdentityProvider.HostileIssuer;
-            settings["Auth:RequireHttpsMetadata"] = "false";
+            foreach (var (key, value) in idp.AuthoritySettings())
+            {
+                settings[key] = value;
+            }
         }
 
-        return RunningService.StartAsync(
-            Transport.Kestrel,
-            settings,
-            builder =>
+        return RetailServices.StartInventoryAsync(new()
+        {
+            Settings = settings,
+            Prepare = builder =>
             {
                 builder.Environment.EnvironmentName = environment;
                 if (outermost is not null)
                 {
                     builder.Services.AddGrpc(options => options.Interceptors.Add(outermost));
                 }
-
-                builder.AddServiceDefaults().AddInventory();
-                builder.Services.AddHttpClient(Auth.HttpClientName).ConfigurePrimaryHttpMessageHandler(idp.CreateHandler);
             },
-            async app =>
-            {
-                app.MapDefaultEndpoints();
-                await app.UseInventoryAsync();
-            });
+            Configure = idp.ServeMetadataTo,
+        });
     }
 }

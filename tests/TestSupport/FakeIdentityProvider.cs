@@ -1,8 +1,11 @@
 using System.Security.Cryptography;
 
+using Contoso.Retail.ServiceDefaults;
+
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -103,6 +106,16 @@ public sealed class FakeIdentityProvider : IAsyncDisposable
     }
 
     public HttpMessageHandler CreateHandler() => _app.GetTestServer().CreateHandler();
+
+    /// <summary>What makes a service trust this provider: Auth:Authority, metadata over plain HTTP.</summary>
+    public Dictionary<string, string?> AuthoritySettings() => new() { ["Auth:Authority"] = Authority, ["Auth:RequireHttpsMetadata"] = "false" };
+
+    /// <summary>Sends the service's discovery and JWKS requests to this in-memory provider (after AddServiceDefaults).</summary>
+    public void ServeMetadataTo(WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddHttpClient(Auth.HttpClientName).ConfigurePrimaryHttpMessageHandler(CreateHandler);
+    }
 
     /// <summary>An RS256 token from this provider (or, with <paramref name="signingKey"/>, from an impostor) for audience "retail".</summary>
     public string Mint(string subject, IEnumerable<string> scopes, string? issuer = null, RSA? signingKey = null) =>
