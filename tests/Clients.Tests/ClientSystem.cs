@@ -2,13 +2,6 @@ using System.Net;
 
 using Contoso.Retail.Contracts.Auth;
 using Contoso.Retail.DevHost;
-using Contoso.Retail.Inventory;
-using Contoso.Retail.Orders;
-using Contoso.Retail.ServiceDefaults;
-using Contoso.Retail.ServiceDefaults.Data;
-//#if (IncludeTelemetry)
-using Contoso.Retail.TelemetryIngest;
-//#endif
 using Contoso.Retail.TestSupport;
 
 using Microsoft.AspNetCore.Builder;
@@ -27,15 +20,15 @@ namespace Contoso.Retail.Clients.Tests;
 /// </summary>
 public sealed class ClientSystem : IAsyncLifetime
 {
-    private readonly List<TestDatabase> _databases = [];
-    private readonly List<RunningService> _services = [];
+    private readonly Dictionary<string, ListenOptions> _webEndpoints = [];
+    private TestSystem _system = null!;
 
-    public RunningService Inventory { get; private set; } = null!;
+    public RunningService Inventory => _system.Inventory;
 
-    public RunningService Orders { get; private set; } = null!;
+    public RunningService Orders => _system.Orders;
 
     //#if (IncludeTelemetry)
-    public RunningService Telemetry { get; private set; } = null!;
+    public RunningService Telemetry => _system.Telemetry;
 
     //#endif
     public Uri InventoryWeb { get; private set; } = null!;
@@ -74,24 +67,27 @@ public sealed class ClientSystem : IAsyncLifetime
             },
             subject => DevTokens.Mint(subject, WebPage.TokenScopes, TimeSpan.FromHours(1)), CancellationToken.None);
 
-        (Inventory, InventoryWeb) = await StartAsync("Inventory", [], b => b.AddServiceDefaults().AddInventory(), app => app.MapInventoryAsync());
-        (Orders, OrdersWeb) = await StartAsync("Orders", new() { ["Services:Inventory"] = Url(Inventory.Address) },
-            b => b.AddServiceDefaults().AddOrders(), app => app.MapOrdersAsync());
+        _system = await TestSystem.StartAsync(new TestSystemOptions
+        {
+            Settings = { ["GrpcWeb:Enabled"] = "true", ["GrpcWeb:AllowedOrigins:0"] = Page.Origin },
+            Inventory = new() { Prepare = WebEndpoint("Inventory") },
+            Orders = new() { Prepare = WebEndpoint("Orders") },
+            //#if (IncludeTelemetry)
+            Telemetry = new() { Prepare = WebEndpoint("Telemetry") },
+            //#endif
+        });
+        InventoryWeb = WebAddress("Inventory");
+        OrdersWeb = WebAddress("Orders");
         //#if (IncludeTelemetry)
-        (Telemetry, TelemetryWeb) = await StartAsync("Telemetry", [], b => b.AddServiceDefaults().AddTelemetryIngest(), app => app.MapTelemetryIngestAsync());
+        TelemetryWeb = WebAddress("Telemetry");
         //#endif
     }
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var service in Enumerable.Reverse(_services))
+        if (_system is not null)
         {
-            await service.DisposeAsync();
-        }
-
-        foreach (var database in _databases)
-        {
-            await database.DisposeAsync();
+            await _system.DisposeAsync();
         }
 
         if (Page is not null)
@@ -104,33 +100,10 @@ public sealed class ClientSystem : IAsyncLifetime
 
     public static string Url(Uri address) => address.ToString().TrimEnd('/');
 
-    /// <summary>A service on Kestrel with, besides RunningService's HTTP/2 endpoint, an HTTP/1.1 one for gRPC-Web.</summary>
-    private async Task<(RunningService Service, Uri Web)> StartAsync(
-        string name, Dictionary<string, string?> settings, Action<WebApplicationBuilder> configure, Func<WebApplication, Task> start)
-    {
-        var database = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
-        _databases.Add(database);
-        var all = database.Settings(name);
-        foreach (var (key, value) in settings)
-        {
-            all[key] = value;
-        }
+    /// <summary>Besides RunningService's HTTP/2 endpoint, an HTTP/1.1 one for gRPC-Web (mapped with the default endpoints, as Program.cs does).</summary>
+    private Action<WebApplicationBuilder> WebEndpoint(string service) => builder =>
+        builder.WebHost.ConfigureKestrel(kestrel =>
+            kestrel.Listen(IPAddress.Loopback, 0, listen => (_webEndpoints[service] = listen).Protocols = HttpProtocols.Http1));
 
-        all["GrpcWeb:Enabled"] = "true";
-        all["GrpcWeb:AllowedOrigins:0"] = Page.Origin;
-        ListenOptions? web = null;
-        var service = await RunningService.StartAsync(Transport.Kestrel, all, builder =>
-        {
-            builder.WebHost.ConfigureKestrel(kestrel =>
-                kestrel.Listen(IPAddress.Loopback, 0, listen => (web = listen).Protocols = HttpProtocols.Http1));
-            configure(builder);
-        }, app =>
-        {
-            // As Program.cs does: gRPC-Web and CORS come with the default endpoints.
-            app.MapDefaultEndpoints();
-            return start(app);
-        });
-        _services.Add(service);
-        return (service, new Uri($"http://127.0.0.1:{web!.IPEndPoint!.Port}"));
-    }
+    private Uri WebAddress(string service) => new($"http://127.0.0.1:{_webEndpoints[service].IPEndPoint!.Port}");
 }

@@ -1,15 +1,8 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 using Contoso.Retail.TestSupport;
 
 namespace Contoso.Retail.Clients.Tests;
-
-/// <summary>What a child process printed and returned.</summary>
-public sealed record ProcessResult(int ExitCode, string StdOut, string StdErr)
-{
-    public string Output => $"exit code {ExitCode}\n--- stdout\n{StdOut}\n--- stderr\n{StdErr}";
-}
 
 /// <summary>
 /// Runs the clients' own tools (python3, node, npm) as child processes with the addresses in their environment,
@@ -48,42 +41,9 @@ public static partial class ClientToolchain
         Assert.True(install.ExitCode == 0, $"npm ci in {dir} failed:\n{install.Output}");
     }
 
-    public static async Task<ProcessResult> RunAsync(
-        string fileName, IEnumerable<string> args, string workingDirectory, Dictionary<string, string> environment, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(fileName)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        cts.CancelAfter(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{fileName} {string.Join(' ', args)} did not finish within {timeout}:\n{await stdout}\n{await stderr}");
-        }
-
-        return new ProcessResult(process.ExitCode, await stdout, await stderr);
-    }
+    public static Task<ChildProcess.Result> RunAsync(
+        string fileName, IEnumerable<string> args, string workingDirectory, Dictionary<string, string> environment, TimeSpan timeout) =>
+        Tool.RunAsync(fileName, args, workingDirectory, timeout, environment.ToDictionary(e => e.Key, e => (string?)e.Value));
 
     /// <summary>The counts at the end of node's TAP reporter ("# pass 8", "# fail 0", "# skipped 0").</summary>
     public static (int Pass, int Fail, int Skipped) NodeTestCounts(string tap) =>

@@ -2,6 +2,7 @@ using System.Text.Json;
 
 using Contoso.Retail.Cli;
 using Contoso.Retail.Contracts.Telemetry.V1;
+using Contoso.Retail.TestSupport;
 
 using Google.Protobuf.WellKnownTypes;
 
@@ -35,7 +36,8 @@ public sealed class TelemetrySimulatorTests(ClientSystem system)
     {
         var prefix = Prefix();
         // About 180 KB go upstream in all (3 x 20 x 50 points): cut every connection twice on the way.
-        await using var proxy = new CuttingProxy(system.Telemetry.Address, 40_000, 110_000);
+        await using var proxy = FaultProxy.Start(system.Telemetry.Address);
+        proxy.CutAfterUpstreamBytes(40_000, 110_000);
 
         var (exitCode, results, stderr) = await SimulateAsync(ClientSystem.Url(proxy.Address), prefix, devices: 3, batches: 20, batchSize: 50);
 

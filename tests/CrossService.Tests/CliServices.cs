@@ -1,14 +1,5 @@
 using Contoso.Retail.Cli;
-using Contoso.Retail.Inventory;
-using Contoso.Retail.Orders;
-using Contoso.Retail.ServiceDefaults;
-using Contoso.Retail.ServiceDefaults.Data;
-//#if (IncludeTelemetry)
-using Contoso.Retail.TelemetryIngest;
-//#endif
 using Contoso.Retail.TestSupport;
-
-using Microsoft.AspNetCore.Builder;
 
 namespace Contoso.Retail.CrossService.Tests;
 
@@ -21,15 +12,14 @@ public sealed record CliResult(int ExitCode, string Out, string Error);
 /// </summary>
 public sealed class CliServices : IAsyncLifetime
 {
-    private readonly List<TestDatabase> _databases = [];
-    private readonly List<RunningService> _services = [];
+    private TestSystem _system = null!;
 
-    public RunningService Inventory { get; private set; } = null!;
+    public RunningService Inventory => _system.Inventory;
 
-    public RunningService Orders { get; private set; } = null!;
+    public RunningService Orders => _system.Orders;
 
     //#if (IncludeTelemetry)
-    public RunningService Telemetry { get; private set; } = null!;
+    public RunningService Telemetry => _system.Telemetry;
 
     //#endif
     /// <summary>Runs `retail args...` against these services, capturing stdout and stderr.</summary>
@@ -52,45 +42,17 @@ public sealed class CliServices : IAsyncLifetime
         return new CliResult(exitCode, stdout.ToString(), stderr.ToString());
     }
 
-    public async ValueTask InitializeAsync()
-    {
-        Inventory = await StartAsync("Inventory", [], b => b.AddServiceDefaults().AddInventory(), app => app.MapInventoryAsync());
-        Orders = await StartAsync("Orders", new() { ["Services:Inventory"] = Url(Inventory) },
-            b => b.AddServiceDefaults().AddOrders(), app => app.MapOrdersAsync());
-        //#if (IncludeTelemetry)
-        Telemetry = await StartAsync("Telemetry", [], b => b.AddServiceDefaults().AddTelemetryIngest(), app => app.MapTelemetryIngestAsync());
-        //#endif
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var service in Enumerable.Reverse(_services))
+    public async ValueTask InitializeAsync() =>
+        _system = await TestSystem.StartAsync(new TestSystemOptions
         {
-            await service.DisposeAsync();
-        }
+            Inventory = new() { DefaultEndpoints = false },
+            Orders = new() { DefaultEndpoints = false },
+            //#if (IncludeTelemetry)
+            Telemetry = new() { DefaultEndpoints = false },
+            //#endif
+        });
 
-        foreach (var database in _databases)
-        {
-            await database.DisposeAsync();
-        }
-    }
+    public ValueTask DisposeAsync() => _system.DisposeAsync();
 
     private static string Url(RunningService service) => service.Address.ToString().TrimEnd('/');
-
-    private async Task<RunningService> StartAsync(
-        string name, Dictionary<string, string?> extra, Action<WebApplicationBuilder> configure, Func<WebApplication, Task> start)
-    {
-        var database = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
-        _databases.Add(database);
-        var settings = database.Settings(name);
-        settings["Serilog:MinimumLevel:Default"] = "Warning";
-        foreach (var (key, value) in extra)
-        {
-            settings[key] = value;
-        }
-
-        var service = await RunningService.StartAsync(Transport.Kestrel, settings, configure, start);
-        _services.Add(service);
-        return service;
-    }
 }

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 
 using Contoso.Retail.Contracts.Inventory.V1;
+using Contoso.Retail.TestSupport;
 
 using Google.Protobuf;
 
@@ -135,7 +136,7 @@ public sealed partial class CliTests(CliServices services) : IClassFixture<CliSe
             ["stock", "watch", sku, "--count", "2", "--inventory", services.Inventory.Address.ToString()],
             synchronizedOut, stderr, TestContext.Current.CancellationToken);
 
-        await PollAsync(() => stdout.ToString().Contains(sku, StringComparison.Ordinal));
+        await Eventually.HoldsAsync(() => Task.FromResult(stdout.ToString().Contains(sku, StringComparison.Ordinal)), $"{sku} in the output", TimeSpan.FromSeconds(30));
         await services.RunAsync("items", "upsert", sku, "--name", "Watched", "--available", "9");
         var exitCode = await watching.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
 
@@ -158,7 +159,7 @@ public sealed partial class CliTests(CliServices services) : IClassFixture<CliSe
         var watching = Contoso.Retail.Cli.RetailCli.RunAsync(
             ["stock", "watch", sku, "--inventory", services.Inventory.Address.ToString()], synchronizedOut, stderr, ctrlC.Token);
 
-        await PollAsync(() => stdout.ToString().Contains(sku, StringComparison.Ordinal));
+        await Eventually.HoldsAsync(() => Task.FromResult(stdout.ToString().Contains(sku, StringComparison.Ordinal)), $"{sku} in the output", TimeSpan.FromSeconds(30));
         await ctrlC.CancelAsync();
         var exitCode = await watching.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
 
@@ -269,16 +270,6 @@ public sealed partial class CliTests(CliServices services) : IClassFixture<CliSe
     private static string NewCustomer() => $"cli-customer-{Guid.NewGuid():N}"[..20];
 
     private static void AssertNoStackTrace(string text) => Assert.DoesNotMatch(@"(?m)^\s+at \S+\(", text);
-
-    private static async Task PollAsync(Func<bool> condition)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        deadline.CancelAfter(TimeSpan.FromSeconds(30));
-        while (!condition())
-        {
-            await Task.Delay(20, deadline.Token);
-        }
-    }
 
     [GeneratedRegex(@"^order (?<id>\S+)  (?<status>[A-Z]+)$", RegexOptions.Multiline)]
     private static partial Regex OrderHeader();

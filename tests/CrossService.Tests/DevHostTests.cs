@@ -4,6 +4,7 @@ using Contoso.Retail.Contracts.Orders.V1;
 //#if (IncludeTelemetry)
 using Contoso.Retail.Contracts.Telemetry.V1;
 //#endif
+using Contoso.Retail.TestSupport;
 
 using Grpc.Core;
 using Grpc.Health.V1;
@@ -51,7 +52,11 @@ public sealed class DevHostTests
         try
         {
             await using var devHost = DevHostProcess.Start("--data-dir", dataDir.FullName, "--free-ports");
-            await devHost.WaitForAsync(p => p.Ready.Count == Services.Length, Generous);
+            await Eventually.HoldsAsync(
+                () => Task.FromResult(devHost.HasExited ? throw new InvalidOperationException($"DevHost exited early:\n{devHost.Output}") : devHost.Ready.Count == Services.Length),
+                "every service to be ready",
+                Generous,
+                TimeSpan.FromMilliseconds(50));
 
             await AssertServingAsync(devHost.Ready);
             await devHost.SendSigtermAsync();

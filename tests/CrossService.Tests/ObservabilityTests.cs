@@ -3,8 +3,6 @@ using System.Net;
 
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Contracts.Orders.V1;
-using Contoso.Retail.Inventory;
-using Contoso.Retail.Orders;
 using Contoso.Retail.ServiceDefaults;
 using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.ServiceDefaults.Interceptors;
@@ -325,30 +323,24 @@ file sealed class ObservedSystem : IAsyncDisposable
     // Samples the test's own root spans so the trace they start is recorded downstream.
     private static readonly ActivityListener RootListener = StartRootListener();
 
-    private readonly TestDatabase _inventoryDb;
-    private readonly TestDatabase _ordersDb;
+    private readonly TestSystem _system;
     private readonly SpanList _inventorySpans;
     private readonly SpanList _ordersSpans;
 
-    private ObservedSystem(
-        TestDatabase inventoryDb, TestDatabase ordersDb, RunningService inventory, RunningService orders,
-        CapturedLogs inventoryLogs, CapturedLogs ordersLogs, SpanList inventorySpans, SpanList ordersSpans)
+    private ObservedSystem(TestSystem system, CapturedLogs inventoryLogs, CapturedLogs ordersLogs, SpanList inventorySpans, SpanList ordersSpans)
     {
-        _inventoryDb = inventoryDb;
-        _ordersDb = ordersDb;
-        InventoryHost = inventory;
-        OrdersHost = orders;
+        _system = system;
         InventoryLogs = inventoryLogs;
         OrdersLogs = ordersLogs;
         _inventorySpans = inventorySpans;
         _ordersSpans = ordersSpans;
-        Inventory = new InventoryService.InventoryServiceClient(inventory.Channel);
-        Orders = new OrderService.OrderServiceClient(orders.Channel);
+        Inventory = new InventoryService.InventoryServiceClient(system.Inventory.Channel);
+        Orders = new OrderService.OrderServiceClient(system.Orders.Channel);
     }
 
-    public RunningService InventoryHost { get; }
+    public RunningService InventoryHost => _system.Inventory;
 
-    public RunningService OrdersHost { get; }
+    public RunningService OrdersHost => _system.Orders;
 
     public CapturedLogs InventoryLogs { get; }
 
@@ -371,45 +363,21 @@ file sealed class ObservedSystem : IAsyncDisposable
     /// <param name="configure">Changes to both services' settings.</param>
     public static async Task<ObservedSystem> StartAsync(DatabaseProvider provider, Action<Dictionary<string, string?>>? configure = null)
     {
-        var inventoryDb = await TestDatabase.CreateAsync(provider);
-        var ordersDb = await TestDatabase.CreateAsync(provider);
         var inventoryLogs = new CapturedLogs();
         var ordersLogs = new CapturedLogs();
         var inventorySpans = new SpanList();
         var ordersSpans = new SpanList();
+        var settings = new Dictionary<string, string?> { ["Serilog:MinimumLevel:Default"] = "Verbose" };
+        configure?.Invoke(settings);
 
-        var inventory = await RunningService.StartAsync(
-            Transport.Kestrel,
-            Verbose(inventoryDb.Settings("Inventory"), configure),
-            builder =>
-            {
-                builder.AddServiceDefaults().AddInventory();
-                Observe(builder.Services, inventoryLogs, inventorySpans);
-            },
-            app =>
-            {
-                app.MapDefaultEndpoints();
-                return app.MapInventoryAsync();
-            });
-
-        var ordersSettings = Verbose(ordersDb.Settings("Orders"), configure);
-        ordersSettings["Services:Inventory"] = inventory.Address.ToString();
-        ordersSettings["Orders:ReconcileInterval"] = "01:00:00";
-        var orders = await RunningService.StartAsync(
-            Transport.Kestrel,
-            ordersSettings,
-            builder =>
-            {
-                builder.AddServiceDefaults().AddOrders();
-                Observe(builder.Services, ordersLogs, ordersSpans);
-            },
-            app =>
-            {
-                app.MapDefaultEndpoints();
-                return app.MapOrdersAsync();
-            });
-
-        return new ObservedSystem(inventoryDb, ordersDb, inventory, orders, inventoryLogs, ordersLogs, inventorySpans, ordersSpans);
+        var system = await TestSystem.StartAsync(new TestSystemOptions
+        {
+            Provider = provider,
+            Settings = settings,
+            Inventory = new() { Configure = builder => Observe(builder.Services, inventoryLogs, inventorySpans) },
+            Orders = new() { Configure = builder => Observe(builder.Services, ordersLogs, ordersSpans) },
+        });
+        return new ObservedSystem(system, inventoryLogs, ordersLogs, inventorySpans, ordersSpans);
     }
 
     public async Task StockAsync(string sku, int available) =>
@@ -425,20 +393,18 @@ file sealed class ObservedSystem : IAsyncDisposable
     /// </summary>
     public async Task<IReadOnlyList<Activity>> SpansUntilAsync(ActivityTraceId traceId, Func<IReadOnlyList<Activity>, bool> complete)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            var spans = _ordersSpans.Snapshot().Concat(_inventorySpans.Snapshot())
-                .Where(s => s.TraceId == traceId)
-                .DistinctBy(s => s.SpanId)
-                .ToList();
-            if (complete(spans) || DateTime.UtcNow > deadline)
+        List<Activity> spans = [];
+        await Eventually.WithinAsync(
+            () =>
             {
-                return spans;
-            }
-
-            await Task.Delay(20, Ct);
-        }
+                spans = _ordersSpans.Snapshot().Concat(_inventorySpans.Snapshot())
+                    .Where(s => s.TraceId == traceId)
+                    .DistinctBy(s => s.SpanId)
+                    .ToList();
+                return Task.FromResult(complete(spans));
+            },
+            TimeSpan.FromSeconds(30));
+        return spans;
     }
 
     /// <summary>GET /metrics over the service's HTTP/2 cleartext port.</summary>
@@ -453,20 +419,7 @@ file sealed class ObservedSystem : IAsyncDisposable
         return await http.GetStringAsync(new Uri(Telemetry.MetricsPath, UriKind.Relative), Ct);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await OrdersHost.DisposeAsync();
-        await InventoryHost.DisposeAsync();
-        await _ordersDb.DisposeAsync();
-        await _inventoryDb.DisposeAsync();
-    }
-
-    private static Dictionary<string, string?> Verbose(Dictionary<string, string?> settings, Action<Dictionary<string, string?>>? configure)
-    {
-        settings["Serilog:MinimumLevel:Default"] = "Verbose";
-        configure?.Invoke(settings);
-        return settings;
-    }
+    public ValueTask DisposeAsync() => _system.DisposeAsync();
 
     private static void Observe(IServiceCollection services, CapturedLogs logs, SpanList spans)
     {

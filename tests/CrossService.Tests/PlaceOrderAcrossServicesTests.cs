@@ -1,15 +1,11 @@
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Contracts.Orders.V1;
-using Contoso.Retail.Inventory;
-using Contoso.Retail.Orders;
 using Contoso.Retail.Orders.Domain;
-using Contoso.Retail.ServiceDefaults;
 using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.TestSupport;
 
 using Google.Rpc;
 
-using Grpc.AspNetCore.Server;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 
@@ -135,20 +131,14 @@ public class PlaceOrderAcrossServicesTests
 /// <summary>Inventory and Orders on real sockets, each on a fresh database of the given provider.</summary>
 file sealed class PlaceOrderSystem : IAsyncDisposable
 {
-    private readonly TestDatabase _inventoryDb;
-    private readonly TestDatabase _ordersDb;
-    private readonly RunningService _inventory;
-    private readonly RunningService _orders;
+    private readonly TestSystem _system;
 
-    private PlaceOrderSystem(TestDatabase inventoryDb, TestDatabase ordersDb, RunningService inventory, RunningService orders, ReservationGate gate)
+    private PlaceOrderSystem(TestSystem system, ReservationGate gate)
     {
-        _inventoryDb = inventoryDb;
-        _ordersDb = ordersDb;
-        _inventory = inventory;
-        _orders = orders;
+        _system = system;
         Gate = gate;
-        Inventory = new InventoryService.InventoryServiceClient(inventory.Channel);
-        Orders = new OrderService.OrderServiceClient(orders.Channel);
+        Inventory = new InventoryService.InventoryServiceClient(system.Inventory.Channel);
+        Orders = new OrderService.OrderServiceClient(system.Orders.Channel);
     }
 
     public InventoryService.InventoryServiceClient Inventory { get; }
@@ -157,45 +147,24 @@ file sealed class PlaceOrderSystem : IAsyncDisposable
 
     public ReservationGate Gate { get; }
 
-    public PendingOrderReconciler Reconciler => _orders.Services.GetRequiredService<PendingOrderReconciler>();
+    public PendingOrderReconciler Reconciler => _system.Orders.Services.GetRequiredService<PendingOrderReconciler>();
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public static async Task<PlaceOrderSystem> StartAsync(DatabaseProvider provider, TimeSpan? inventoryCallTimeout = null)
     {
-        var inventoryDb = await TestDatabase.CreateAsync(provider);
-        var ordersDb = await TestDatabase.CreateAsync(provider);
         var gate = new ReservationGate();
-
-        var inventorySettings = inventoryDb.Settings("Inventory");
-        inventorySettings["Serilog:MinimumLevel:Default"] = "Warning";
-        var inventory = await RunningService.StartAsync(
-            Transport.Kestrel,
-            inventorySettings,
-            builder =>
-            {
-                builder.AddServiceDefaults().AddInventory();
-                builder.Services.AddSingleton(gate);
-                builder.Services.Configure<GrpcServiceOptions>(options => options.Interceptors.Add<ReservationGate>());
-            },
-            app => app.MapInventoryAsync());
-
-        var ordersSettings = ordersDb.Settings("Orders");
-        ordersSettings["Serilog:MinimumLevel:Default"] = "Warning";
-        ordersSettings["Services:Inventory"] = inventory.Address.ToString();
-        ordersSettings["Orders:ReconcileInterval"] = "01:00:00";
-        if (inventoryCallTimeout is { } timeout)
+        var system = await TestSystem.StartAsync(new TestSystemOptions
         {
-            ordersSettings["GrpcClients:Inventory:DefaultDeadline"] = timeout.ToString("c");
-        }
-
-        var orders = await RunningService.StartAsync(
-            Transport.Kestrel,
-            ordersSettings,
-            builder => builder.AddServiceDefaults().AddOrders(),
-            app => app.MapOrdersAsync());
-
-        return new PlaceOrderSystem(inventoryDb, ordersDb, inventory, orders, gate);
+            Provider = provider,
+            Inventory = new() { DefaultEndpoints = false, Configure = builder => builder.AddServerInterceptor(gate) },
+            Orders = new()
+            {
+                DefaultEndpoints = false,
+                Settings = inventoryCallTimeout is { } timeout ? new() { ["GrpcClients:Inventory:DefaultDeadline"] = timeout.ToString("c") } : [],
+            },
+        });
+        return new PlaceOrderSystem(system, gate);
     }
 
     public async Task StockAsync(string sku, int available) =>
@@ -207,13 +176,7 @@ file sealed class PlaceOrderSystem : IAsyncDisposable
         return (item.Available, item.Reserved);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _orders.DisposeAsync();
-        await _inventory.DisposeAsync();
-        await _ordersDb.DisposeAsync();
-        await _inventoryDb.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _system.DisposeAsync();
 }
 
 /// <summary>

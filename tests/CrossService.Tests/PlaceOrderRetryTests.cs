@@ -1,16 +1,10 @@
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Contracts.Orders.V1;
-using Contoso.Retail.Inventory;
-using Contoso.Retail.Orders;
-using Contoso.Retail.ServiceDefaults;
 using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.TestSupport;
 
-using Grpc.AspNetCore.Server;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
-
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Contoso.Retail.CrossService.Tests;
 
@@ -28,37 +22,17 @@ public class PlaceOrderRetryTests
     public async Task PlaceOrder_whose_reservation_reply_is_lost_succeeds_by_retry_and_reserves_stock_once(DatabaseProvider provider)
     {
         var lostReply = new LoseFirstReservationReply();
-        await using var inventoryDb = await TestDatabase.CreateAsync(provider);
-        await using var ordersDb = await TestDatabase.CreateAsync(provider);
+        await using var system = await TestSystem.StartAsync(new TestSystemOptions
+        {
+            Provider = provider,
+            Inventory = new() { DefaultEndpoints = false, Configure = builder => builder.AddServerInterceptor(lostReply) },
+            Orders = new() { DefaultEndpoints = false, Settings = { ["GrpcClients:Retry:BaseDelay"] = "00:00:00.010" } },
+        });
 
-        var inventorySettings = inventoryDb.Settings("Inventory");
-        inventorySettings["Serilog:MinimumLevel:Default"] = "Warning";
-        await using var inventory = await RunningService.StartAsync(
-            Transport.Kestrel,
-            inventorySettings,
-            builder =>
-            {
-                builder.AddServiceDefaults().AddInventory();
-                builder.Services.AddSingleton(lostReply);
-                builder.Services.Configure<GrpcServiceOptions>(options => options.Interceptors.Add<LoseFirstReservationReply>());
-            },
-            app => app.MapInventoryAsync());
-
-        var ordersSettings = ordersDb.Settings("Orders");
-        ordersSettings["Serilog:MinimumLevel:Default"] = "Warning";
-        ordersSettings["Services:Inventory"] = inventory.Address.ToString();
-        ordersSettings["Orders:ReconcileInterval"] = "01:00:00";
-        ordersSettings["GrpcClients:Retry:BaseDelay"] = "00:00:00.010";
-        await using var orders = await RunningService.StartAsync(
-            Transport.Kestrel,
-            ordersSettings,
-            builder => builder.AddServiceDefaults().AddOrders(),
-            app => app.MapOrdersAsync());
-
-        var inventoryClient = new InventoryService.InventoryServiceClient(inventory.Channel);
+        var inventoryClient = new InventoryService.InventoryServiceClient(system.Inventory.Channel);
         await inventoryClient.UpsertItemAsync(new UpsertItemRequest { Sku = "KB-001", Name = "Keyboard", Available = 10 }, cancellationToken: Ct);
 
-        var order = (await new OrderService.OrderServiceClient(orders.Channel).PlaceOrderAsync(
+        var order = (await new OrderService.OrderServiceClient(system.Orders.Channel).PlaceOrderAsync(
             new PlaceOrderRequest { RequestId = "req-1", CustomerId = "cust-1", Lines = { new OrderLine { Sku = "KB-001", Quantity = 2 } } },
             cancellationToken: Ct)).Order;
 

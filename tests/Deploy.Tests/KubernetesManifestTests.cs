@@ -266,7 +266,7 @@ public sealed partial class KubernetesManifestTests
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Services:Inventory"] = address,
+            [RetailServices.InventoryAddressKey] = address,
             ["Auth:DevSigningKey"] = DevTokens.DevelopmentKey,
         });
         builder.AddDefaultAuth();

@@ -93,22 +93,18 @@ public class AuthorityTests
     {
         var db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
         var settings = db.Settings("Inventory");
-        settings["Auth:Authority"] = FakeIdentityProvider.Issuer;
-        settings["Auth:RequireHttpsMetadata"] = "false";
-        foreach (var (key, value) in extra ?? [])
+        foreach (var (key, value) in idp.AuthoritySettings().Concat(extra ?? []))
         {
             settings[key] = value;
         }
 
-        return await RunningService.StartAsync(
-            Transport.InMemory,
-            settings,
-            builder =>
-            {
-                builder.AddServiceDefaults().AddInventory();
-                builder.Services.AddHttpClient(Auth.HttpClientName).ConfigurePrimaryHttpMessageHandler(idp.CreateHandler);
-            },
-            app => app.MapInventoryAsync());
+        return await RetailServices.StartInventoryAsync(new()
+        {
+            Transport = Transport.InMemory,
+            Settings = settings,
+            Configure = idp.ServeMetadataTo,
+            DefaultEndpoints = false,
+        });
     }
 
     private static async Task<Item> UpsertAsync(RunningService inventory, string token)

@@ -1,6 +1,5 @@
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Inventory.Data;
-using Contoso.Retail.ServiceDefaults;
 using Contoso.Retail.TestSupport;
 
 using Grpc.Core;
@@ -27,25 +26,12 @@ public sealed class InventoryHost : IAsyncDisposable
         TestDatabase db, Transport transport = Transport.InMemory, IDictionary<string, string?>? settings = null)
     {
         var configuration = db.Settings("Inventory");
-        configuration["Serilog:MinimumLevel:Default"] = "Warning";
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             configuration[key] = value;
         }
 
-        var service = await RunningService.StartAsync(
-            transport,
-            configuration,
-            builder =>
-            {
-                builder.AddServiceDefaults();
-                builder.AddInventory();
-            },
-            async app =>
-            {
-                app.MapDefaultEndpoints();
-                await app.MapInventoryAsync();
-            });
+        var service = await RetailServices.StartInventoryAsync(new() { Transport = transport, Settings = configuration });
         return new InventoryHost(service);
     }
 

@@ -85,7 +85,7 @@ public class WatchStockTests
         await cancel.CancelAsync();
 
         await RpcAssert.ThrowsAsync(StatusCode.Cancelled, () => watch.ResponseStream.MoveNext(CancellationToken.None));
-        await PollAsync(() => feed.SubscriberCount == 0);
+        await Eventually.HoldsAsync(() => Task.FromResult(feed.SubscriberCount == 0), "the feed to drop its last subscriber", Patience);
     }
 
     private static AsyncServerStreamingCall<WatchStockResponse> Watch(InventoryHost inventory, params string[] skus) =>
@@ -97,16 +97,6 @@ public class WatchStockTests
         timeout.CancelAfter(Patience);
         Assert.True(await stream.MoveNext(timeout.Token), "the stream ended");
         return stream.Current;
-    }
-
-    private static async Task PollAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
-            await Task.Delay(20, InventoryHost.Ct);
-        }
     }
 
     private static (string Sku, int Available, int Reserved, bool Initial) Describe(WatchStockResponse response) =>

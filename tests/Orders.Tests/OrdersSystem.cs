@@ -1,13 +1,10 @@
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Contracts.Orders.V1;
-using Contoso.Retail.Inventory;
 using Contoso.Retail.Orders.Data;
 using Contoso.Retail.Orders.Domain;
-using Contoso.Retail.ServiceDefaults;
 using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.TestSupport;
 
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -20,23 +17,19 @@ namespace Contoso.Retail.Orders.Tests;
 /// </summary>
 public sealed class OrdersSystem : IAsyncDisposable
 {
-    private readonly TestDatabase _inventoryDb;
-    private readonly TestDatabase _ordersDb;
+    private readonly TestSystem _system;
 
-    private OrdersSystem(TestDatabase inventoryDb, TestDatabase ordersDb, RunningService inventory, RunningService orders, InventoryLink link)
+    private OrdersSystem(TestSystem system, InventoryLink link)
     {
-        _inventoryDb = inventoryDb;
-        _ordersDb = ordersDb;
-        InventoryHost = inventory;
-        OrdersHost = orders;
+        _system = system;
         Link = link;
-        Orders = new OrderService.OrderServiceClient(orders.Channel);
-        Inventory = new InventoryService.InventoryServiceClient(inventory.Channel);
+        Orders = new OrderService.OrderServiceClient(system.Orders.Channel);
+        Inventory = new InventoryService.InventoryServiceClient(system.Inventory.Channel);
     }
 
-    public RunningService InventoryHost { get; }
+    public RunningService InventoryHost => _system.Inventory;
 
-    public RunningService OrdersHost { get; }
+    public RunningService OrdersHost => _system.Orders;
 
     public OrderService.OrderServiceClient Orders { get; }
 
@@ -53,40 +46,16 @@ public sealed class OrdersSystem : IAsyncDisposable
     /// <param name="settings">Extra Orders settings, applied last.</param>
     public static async Task<OrdersSystem> StartAsync(DatabaseProvider provider, IDictionary<string, string?>? settings = null)
     {
-        var inventoryDb = await TestDatabase.CreateAsync(provider);
-        var ordersDb = await TestDatabase.CreateAsync(provider);
-
-        var inventorySettings = inventoryDb.Settings("Inventory");
-        inventorySettings["Serilog:MinimumLevel:Default"] = "Warning";
-        var inventory = await RunningService.StartAsync(
-            Transport.InMemory,
-            inventorySettings,
-            builder => builder.AddServiceDefaults().AddInventory(),
-            app => app.MapInventoryAsync());
-
         var link = new InventoryLink();
-        var ordersSettings = ordersDb.Settings("Orders");
-        ordersSettings["Serilog:MinimumLevel:Default"] = "Warning";
-        ordersSettings["Services:Inventory"] = inventory.Address.ToString();
-        // The background loop stays out of the way; tests run reconcile passes themselves.
-        ordersSettings["Orders:ReconcileInterval"] = "01:00:00";
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        var system = await TestSystem.StartAsync(new TestSystemOptions
         {
-            ordersSettings[key] = value;
-        }
-
-        var orders = await RunningService.StartAsync(
-            Transport.InMemory,
-            ordersSettings,
-            builder =>
-            {
-                builder.AddServiceDefaults().AddOrders();
-                builder.Services.AddGrpcClient<InventoryService.InventoryServiceClient>()
-                    .ConfigurePrimaryHttpMessageHandler(() => link.Connect(inventory.App.GetTestServer().CreateHandler()));
-            },
-            app => app.MapOrdersAsync());
-
-        return new OrdersSystem(inventoryDb, ordersDb, inventory, orders, link);
+            Provider = provider,
+            Inventory = new() { Transport = Transport.InMemory, DefaultEndpoints = false },
+            // The background reconcile loop stays out of the way (the harness default); tests run reconcile passes themselves.
+            Orders = new() { Transport = Transport.InMemory, DefaultEndpoints = false, Settings = new(settings ?? new Dictionary<string, string?>()) },
+            InventoryLink = link.Connect,
+        });
+        return new OrdersSystem(system, link);
     }
 
     public async Task StockAsync(string sku, int available) =>
@@ -118,13 +87,7 @@ public sealed class OrdersSystem : IAsyncDisposable
     public Task<List<Model.Order>> StoredOrdersAsync(string customerId) =>
         QueryOrdersAsync(db => db.Orders.AsNoTracking().Include(o => o.Lines).Where(o => o.CustomerId == customerId).ToListAsync(Ct));
 
-    public async ValueTask DisposeAsync()
-    {
-        await OrdersHost.DisposeAsync();
-        await InventoryHost.DisposeAsync();
-        await _ordersDb.DisposeAsync();
-        await _inventoryDb.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _system.DisposeAsync();
 }
 
 /// <summary>

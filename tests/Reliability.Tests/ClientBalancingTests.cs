@@ -11,7 +11,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-using static Contoso.Retail.Reliability.Tests.Infrastructure.RetailServices;
+using static Contoso.Retail.Reliability.Tests.Infrastructure.QuietServices;
 
 namespace Contoso.Retail.Reliability.Tests;
 
@@ -59,7 +59,7 @@ public sealed class ClientBalancingTests
     {
         var ex = Assert.Throws<InvalidOperationException>(() => GrpcClients.ServiceAddress(address, "Inventory"));
 
-        Assert.Contains("Services:Inventory", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(RetailServices.InventoryAddressKey, ex.Message, StringComparison.Ordinal);
         Assert.Contains("dns:///host:port", ex.Message, StringComparison.Ordinal);
     }
 
@@ -193,7 +193,7 @@ public sealed class ClientBalancingTests
             var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Test", DisableDefaults = true });
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
             {
-                ["Services:Inventory"] = target,
+                [RetailServices.InventoryAddressKey] = target,
                 ["Auth:DevSigningKey"] = DevTokens.DevelopmentKey,
                 ["GrpcClients:DefaultDeadline"] = "00:00:30",
                 ["GrpcClients:Retry:BaseDelay"] = "00:00:00.010",

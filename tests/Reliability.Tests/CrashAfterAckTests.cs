@@ -13,7 +13,7 @@ using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 
-using static Contoso.Retail.Reliability.Tests.Infrastructure.RetailServices;
+using static Contoso.Retail.Reliability.Tests.Infrastructure.QuietServices;
 
 namespace Contoso.Retail.Reliability.Tests;
 
@@ -34,7 +34,7 @@ public sealed class CrashAfterAckTests
     [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
     public async Task Every_acknowledged_point_survives_kill_9_and_resent_batches_are_stored_once(DatabaseProvider provider)
     {
-        var figures = new Figures($"crash-after-ack-{provider.ToString().ToLowerInvariant()}");
+        var figures = FiguresOf($"crash-after-ack-{provider.ToString().ToLowerInvariant()}");
         await using var db = await TestDatabase.CreateAsync(provider);
         var port = ServiceProcess.FreePort();
         var settings = db.Settings("Telemetry");
@@ -148,7 +148,7 @@ public sealed class CrashAfterAckTests
     private static async Task WaitUntilServingAsync(GrpcChannel channel, ServiceProcess service)
     {
         var health = new Health.HealthClient(channel);
-        await EventuallyAsync(async () =>
+        await Eventually.HoldsAsync(async () =>
         {
             Assert.False(service.HasExited, $"The service exited:\n{service.Output}");
             try
@@ -160,7 +160,7 @@ public sealed class CrashAfterAckTests
             {
                 return false;
             }
-        }, "the telemetry service to serve", TimeSpan.FromSeconds(60));
+        }, "the telemetry service to serve", TimeSpan.FromSeconds(60), PollInterval);
     }
 
     private static async Task<List<Point>> ReadBackAsync(TelemetryIngestService.TelemetryIngestServiceClient client)

@@ -10,7 +10,7 @@ using Grpc.Health.V1;
 
 using Npgsql;
 
-using static Contoso.Retail.Reliability.Tests.Infrastructure.RetailServices;
+using static Contoso.Retail.Reliability.Tests.Infrastructure.QuietServices;
 
 using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
@@ -26,7 +26,7 @@ public sealed class DatabaseOutageTests
     [Trait("Category", "Long")]
     public async Task Losing_PostgreSQL_under_load_turns_readiness_NOT_SERVING_and_calls_UNAVAILABLE_and_both_recover_when_it_returns()
     {
-        var figures = new Figures("database-outage-postgres");
+        var figures = FiguresOf("database-outage-postgres");
         await using var db = await TestDatabase.CreateAsync(DatabaseProvider.Postgres);
         var direct = new NpgsqlConnectionStringBuilder(db.ConnectionString);
         await using var link = FaultProxy.Start(direct.Port);
@@ -68,15 +68,15 @@ public sealed class DatabaseOutageTests
                 await Task.Delay(status == StatusCode.OK ? 5 : 50, CancellationToken.None);
             }, stop.Token);
 
-            await EventuallyAsync(() => Task.FromResult(figures.Count("calls.before.ok") >= 50), "calls before the outage", TimeSpan.FromSeconds(60));
+            await Eventually.HoldsAsync(() => Task.FromResult(figures.Count("calls.before.ok") >= 50), "calls before the outage", TimeSpan.FromSeconds(60), PollInterval);
             Assert.Equal(ServingStatus.Serving, await CheckAsync(health));
 
             Volatile.Write(ref phase, "outage");
             var outage = Stopwatch.StartNew();
             link.Fault = Fault.Refuse;
-            var notServing = await EventuallyAsync(async () => await CheckAsync(health) == ServingStatus.NotServing, "readiness NOT_SERVING", TimeSpan.FromSeconds(30));
+            var notServing = await Eventually.HoldsAsync(async () => await CheckAsync(health) == ServingStatus.NotServing, "readiness NOT_SERVING", TimeSpan.FromSeconds(30), PollInterval);
             figures.Duration("readiness_not_serving_after", notServing);
-            await EventuallyAsync(() => Task.FromResult(figures.Count("calls.outage.UNAVAILABLE") >= 10), "calls failing during the outage", TimeSpan.FromSeconds(30));
+            await Eventually.HoldsAsync(() => Task.FromResult(figures.Count("calls.outage.UNAVAILABLE") >= 10), "calls failing during the outage", TimeSpan.FromSeconds(30), PollInterval);
             var liveness = await CheckAsync(health, ServiceDefaults.Health.LivenessService);
 
             // Hold the outage a while: the figures should show a steady failure mode, not only the first second.
@@ -86,13 +86,13 @@ public sealed class DatabaseOutageTests
             link.Fault = Fault.None;
             var outageLength = outage.Elapsed;
             var restored = Stopwatch.StartNew();
-            var serving = await EventuallyAsync(async () => await CheckAsync(health) == ServingStatus.Serving, "readiness SERVING again", TimeSpan.FromSeconds(60));
-            await EventuallyAsync(() => Task.FromResult(figures.Count("calls.recovering.ok") >= 1), "a call to succeed again", TimeSpan.FromSeconds(60));
+            var serving = await Eventually.HoldsAsync(async () => await CheckAsync(health) == ServingStatus.Serving, "readiness SERVING again", TimeSpan.FromSeconds(60), PollInterval);
+            await Eventually.HoldsAsync(() => Task.FromResult(figures.Count("calls.recovering.ok") >= 1), "a call to succeed again", TimeSpan.FromSeconds(60), PollInterval);
             figures.Duration("first_ok_call_after_restore", restored.Elapsed);
             figures.Duration("readiness_serving_after_restore", serving);
             figures.Duration("outage", outage.Elapsed - restored.Elapsed);
             Volatile.Write(ref phase, "after");
-            await EventuallyAsync(() => Task.FromResult(figures.Count("calls.after.ok") >= 50), "calls after recovery", TimeSpan.FromSeconds(60));
+            await Eventually.HoldsAsync(() => Task.FromResult(figures.Count("calls.after.ok") >= 50), "calls after recovery", TimeSpan.FromSeconds(60), PollInterval);
             await stop.CancelAsync();
             await load;
             figures.Set("proxy", link.Counters);

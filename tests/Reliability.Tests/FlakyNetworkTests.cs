@@ -8,7 +8,7 @@ using Contoso.Retail.TestSupport;
 
 using Grpc.Core;
 
-using static Contoso.Retail.Reliability.Tests.Infrastructure.RetailServices;
+using static Contoso.Retail.Reliability.Tests.Infrastructure.QuietServices;
 
 using StoredStatus = Contoso.Retail.Orders.Model.OrderStatus;
 
@@ -54,7 +54,7 @@ public sealed class FlakyNetworkTests
     [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
     public async Task PlaceOrder_through_a_flaky_link_takes_stock_exactly_once_per_order_and_succeeds_first_time_at_least_99_percent(DatabaseProvider provider)
     {
-        var figures = new Figures($"flaky-network-{provider.ToString().ToLowerInvariant()}");
+        var figures = FiguresOf($"flaky-network-{provider.ToString().ToLowerInvariant()}");
         await using var inventoryDb = await TestDatabase.CreateAsync(provider);
         await using var ordersDb = await TestDatabase.CreateAsync(provider);
         await using var inventory = await StartInventoryAsync(inventoryDb.Settings("Inventory"));
@@ -73,7 +73,7 @@ public sealed class FlakyNetworkTests
             // before the schedule reaches its blackhole on a fast run.
             var schedule = Task.Run(async () =>
             {
-                await EventuallyAsync(() => Task.FromResult(acknowledged.Count >= WarmUpOrders), "warm-up orders", TimeSpan.FromMinutes(1));
+                await Eventually.HoldsAsync(() => Task.FromResult(acknowledged.Count >= WarmUpOrders), "warm-up orders", TimeSpan.FromMinutes(1), PollInterval);
                 await proxy.RunScheduleAsync(AbsorbableFaults, SchedulePasses, Ct);
             }, Ct);
             using var enough = CancellationTokenSource.CreateLinkedTokenSource(Ct);
@@ -144,7 +144,7 @@ public sealed class FlakyNetworkTests
     [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
     public async Task Inventory_down_for_good_fails_callers_promptly_and_the_reconciler_resolves_every_pending_order(DatabaseProvider provider)
     {
-        var figures = new Figures($"inventory-down-{provider.ToString().ToLowerInvariant()}");
+        var figures = FiguresOf($"inventory-down-{provider.ToString().ToLowerInvariant()}");
         await using var inventoryDb = await TestDatabase.CreateAsync(provider);
         await using var ordersDb = await TestDatabase.CreateAsync(provider);
         await using var inventory = await StartInventoryAsync(inventoryDb.Settings("Inventory"));
@@ -198,8 +198,8 @@ public sealed class FlakyNetworkTests
             Assert.True(worst < deadline + timerLag + TimeSpan.FromSeconds(2), $"A caller waited {worst} with a {deadline} deadline; a bare timer ran {timerLag} late.");
 
             // Still down: the reconciler rejects every pending order; the stock some of them hold is owed back.
-            var resolved = await EventuallyAsync(
-                async () => (await Ledger.ReadAsync(orders, inventory, Stock)).Pending == 0, "no PENDING order left while Inventory is down", TimeSpan.FromSeconds(30));
+            var resolved = await Eventually.HoldsAsync(
+                async () => (await Ledger.ReadAsync(orders, inventory, Stock)).Pending == 0, "no PENDING order left while Inventory is down", TimeSpan.FromSeconds(30), PollInterval);
             var whileDown = await Ledger.ReadAsync(orders, inventory, Stock);
             figures.Duration("pending_resolved_after_outage_start", DateTime.UtcNow - outageStarted);
             figures.Set("ledger_while_down", whileDown);
@@ -209,8 +209,8 @@ public sealed class FlakyNetworkTests
 
             // Inventory returns: the reconciler gives every held unit back, and nothing else.
             proxy.Fault = Fault.None;
-            var compensated = await EventuallyAsync(
-                async () => (await Ledger.ReadAsync(orders, inventory, Stock)).ReleaseOwed == 0, "every owed release to reach Inventory", TimeSpan.FromSeconds(30));
+            var compensated = await Eventually.HoldsAsync(
+                async () => (await Ledger.ReadAsync(orders, inventory, Stock)).ReleaseOwed == 0, "every owed release to reach Inventory", TimeSpan.FromSeconds(30), PollInterval);
             figures.Duration("compensated_after_restore", compensated);
             figures.Duration("resolve_wait", resolved);
             var after = await Ledger.ReadAsync(orders, inventory, Stock);

@@ -7,7 +7,7 @@ using Contoso.Retail.TestSupport;
 
 using Grpc.Core;
 
-using static Contoso.Retail.Reliability.Tests.Infrastructure.RetailServices;
+using static Contoso.Retail.Reliability.Tests.Infrastructure.QuietServices;
 
 namespace Contoso.Retail.Reliability.Tests;
 
@@ -33,7 +33,7 @@ public sealed class ReplicaLossTests
     [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
     public async Task Losing_one_of_two_Inventory_replicas_under_load_moves_calls_to_the_other_with_bounded_errors(DatabaseProvider provider)
     {
-        var figures = new Figures($"replica-loss-{provider.ToString().ToLowerInvariant()}");
+        var figures = FiguresOf($"replica-loss-{provider.ToString().ToLowerInvariant()}");
         await using var inventoryDb = await TestDatabase.CreateAsync(provider);
         await using var ordersDb = await TestDatabase.CreateAsync(provider);
         var counterA = new CallCounter();
@@ -54,8 +54,8 @@ public sealed class ReplicaLossTests
             {
                 // Kill B only once it has served calls: on a loaded machine its connection can come up after the first
                 // KillAfter orders, and a kill before that would test nothing (the load is 240 orders, round robin).
-                await EventuallyAsync(() => Task.FromResult(acknowledged.Count >= KillAfter && counterB["ReserveStock"] > 10),
-                    "orders before the kill, some of them through B", TimeSpan.FromMinutes(1));
+                await Eventually.HoldsAsync(() => Task.FromResult(acknowledged.Count >= KillAfter && counterB["ReserveStock"] > 10),
+                    "orders before the kill, some of them through B", TimeSpan.FromMinutes(1), PollInterval);
                 bAtKill = counterB["ReserveStock"];
                 figures.Set("reserve_stock_before_kill", new { A = counterA["ReserveStock"], B = bAtKill });
                 linkB.Fault = Fault.Refuse;

@@ -14,7 +14,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 
-using static Contoso.Retail.Reliability.Tests.Infrastructure.RetailServices;
+using static Contoso.Retail.Reliability.Tests.Infrastructure.QuietServices;
 
 namespace Contoso.Retail.Reliability.Tests;
 
@@ -26,7 +26,7 @@ public sealed class ShutdownUnderLoadTests
     [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
     public async Task Stopping_Inventory_under_load_completes_every_call_in_flight_and_ends_every_watch_with_a_status(DatabaseProvider provider)
     {
-        var figures = new Figures($"shutdown-inventory-{provider.ToString().ToLowerInvariant()}");
+        var figures = FiguresOf($"shutdown-inventory-{provider.ToString().ToLowerInvariant()}");
         await using var db = await TestDatabase.CreateAsync(provider);
         var slow = new SlowReservations();
         var settings = db.Settings("Inventory");
@@ -64,7 +64,7 @@ public sealed class ShutdownUnderLoadTests
                 }
             }, stop.Token);
 
-            await EventuallyAsync(() => Task.FromResult(slow.InFlight >= 8 && figures.Count("reserve.before_stop.ok") >= 20), "calls in flight", TimeSpan.FromSeconds(60));
+            await Eventually.HoldsAsync(() => Task.FromResult(slow.InFlight >= 8 && figures.Count("reserve.before_stop.ok") >= 20), "calls in flight", TimeSpan.FromSeconds(60), PollInterval);
             slow.Stopping = true;
             figures.Set("in_flight_at_stop", slow.InFlight);
             await inventory.App.StopAsync(Ct);
@@ -123,7 +123,7 @@ public sealed class ShutdownUnderLoadTests
     [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
     public async Task Stopping_TelemetryIngest_under_load_ends_every_stream_UNAVAILABLE_and_keeps_every_acknowledged_batch(DatabaseProvider provider)
     {
-        var figures = new Figures($"shutdown-telemetry-{provider.ToString().ToLowerInvariant()}");
+        var figures = FiguresOf($"shutdown-telemetry-{provider.ToString().ToLowerInvariant()}");
         await using var db = await TestDatabase.CreateAsync(provider);
         var settings = db.Settings("Telemetry");
         settings["Shutdown:Timeout"] = "00:00:20";
@@ -171,7 +171,7 @@ public sealed class ShutdownUnderLoadTests
                 }
             }, Ct)).ToList();
 
-            await EventuallyAsync(() => Task.FromResult(acked.Count >= 40), "batches acknowledged", TimeSpan.FromSeconds(60));
+            await Eventually.HoldsAsync(() => Task.FromResult(acked.Count >= 40), "batches acknowledged", TimeSpan.FromSeconds(60), PollInterval);
             await telemetry.App.StopAsync(Ct);
             var ends = await Task.WhenAll(streams);
             foreach (var end in ends)

@@ -14,7 +14,7 @@ using Google.Protobuf.WellKnownTypes;
 
 using Grpc.Core;
 
-using static Contoso.Retail.Reliability.Tests.Infrastructure.RetailServices;
+using static Contoso.Retail.Reliability.Tests.Infrastructure.QuietServices;
 
 namespace Contoso.Retail.Reliability.Tests;
 
@@ -33,7 +33,7 @@ public sealed class SoakTests
     public async Task A_minute_of_mixed_load_has_no_errors_and_no_memory_or_thread_growth()
     {
         var seconds = int.Parse(Environment.GetEnvironmentVariable("RELIABILITY_SOAK_SECONDS") ?? "60", CultureInfo.InvariantCulture);
-        var figures = new Figures("soak-sqlite");
+        var figures = FiguresOf("soak-sqlite");
         await using var inventoryDb = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
         await using var ordersDb = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
         //#if (IncludeTelemetry)

@@ -59,7 +59,7 @@ public class AuthAttackTests(SystemFixture fixture) : IClassFixture<SystemFixtur
         foreach (var (name, headers) in cases)
         {
             var ex = await RawGrpc.CallForErrorAsync(anonymous, method, request, headers, Ct);
-            Figures.Tally("auth.unauthenticated", name, ex?.StatusCode ?? StatusCode.OK);
+            SecurityFigures.Tally("auth.unauthenticated", name, ex?.StatusCode ?? StatusCode.OK);
 
             Assert.True(ex is not null, $"{path} accepted '{name}'.");
             if (headers.Any(h => h.IsBinary))
@@ -83,7 +83,7 @@ public class AuthAttackTests(SystemFixture fixture) : IClassFixture<SystemFixtur
         using var channel = host.CreateChannel(host.MintToken([.. ContractMethods.AllScopes().Where(s => s != scope), Scopes.OrdersAdmin]));
 
         var ex = await RawGrpc.CallForErrorAsync(channel, method, [.. MethodSamples.ByPath[path].Valid.Select(m => m.ToByteArray())], cancellationToken: Ct);
-        Figures.Tally("auth.scope-escalation", path, ex?.StatusCode ?? StatusCode.OK);
+        SecurityFigures.Tally("auth.scope-escalation", path, ex?.StatusCode ?? StatusCode.OK);
 
         Assert.NotNull(ex);
         AuthCases.AssertPermissionDenied(ex, scope);
@@ -105,7 +105,7 @@ public class AuthAttackTests(SystemFixture fixture) : IClassFixture<SystemFixtur
             using var channel = system.HostOf(method).CreateChannel(serviceToken);
             var ex = await RawGrpc.CallForErrorAsync(channel, method, [.. MethodSamples.ByPath[path].Valid.Select(m => m.ToByteArray())], cancellationToken: Ct);
             var code = ex?.StatusCode ?? StatusCode.OK;
-            Figures.Tally("auth.orders-service-token", path, code);
+            SecurityFigures.Tally("auth.orders-service-token", path, code);
             if (code is not (StatusCode.PermissionDenied or StatusCode.Unauthenticated))
             {
                 reached.Add(path);
@@ -137,13 +137,13 @@ public class AuthAttackTests(SystemFixture fixture) : IClassFixture<SystemFixtur
     [Fact]
     public async Task An_authority_that_also_publishes_an_HMAC_key_cannot_be_impersonated_with_it_or_with_its_public_key()
     {
-        await using var idp = await HostileIdentityProvider.StartAsync();
+        await using var idp = await FakeIdentityProvider.StartHostileAsync();
         await using var inventory = await StartWithAuthorityAsync(idp);
         var forged = new List<(string Name, string Token)>
         {
             ("HS256 with the HMAC key the JWKS publishes", idp.MintWithPublishedSecret("mallory", ["inventory.write"])),
         };
-        forged.AddRange(idp.PublicKeyEncodings().Select(e => ($"HS256 with the public key ({e.Name}) as secret", HostileIdentityProvider.MintWithPublicKeyAsSecret("mallory", ["inventory.write"], e.Bytes))));
+        forged.AddRange(idp.PublicKeyEncodings().Select(e => ($"HS256 with the public key ({e.Name}) as secret", FakeIdentityProvider.MintWithPublicKeyAsSecret("mallory", ["inventory.write"], e.Bytes))));
         forged.Add(("RS256 by another key, embedded as jwk header", EmbeddedJwk()));
 
         var genuine = await UpsertAsync(inventory, idp.Mint("alice", ["inventory.write"]));
@@ -151,7 +151,7 @@ public class AuthAttackTests(SystemFixture fixture) : IClassFixture<SystemFixtur
         foreach (var (name, token) in forged)
         {
             var ex = await UpsertAsync(inventory, token);
-            Figures.Tally("auth.key-confusion", name, ex?.StatusCode ?? StatusCode.OK);
+            SecurityFigures.Tally("auth.key-confusion", name, ex?.StatusCode ?? StatusCode.OK);
 
             Assert.True(ex is not null, $"Accepted: {name}.");
             AuthCases.AssertUnauthenticated(ex, AuthCases.Bearer(token));
@@ -162,13 +162,13 @@ public class AuthAttackTests(SystemFixture fixture) : IClassFixture<SystemFixtur
     public async Task Without_the_allowlist_IdentityModel_still_refuses_both_forgeries_so_the_authority_allowlist_is_defence_in_depth()
     {
         // Same checks as BearerTokenValidator minus its algorithm allowlist, against the hostile provider's real JWKS.
-        await using var idp = await HostileIdentityProvider.StartAsync();
+        await using var idp = await FakeIdentityProvider.StartHostileAsync();
         using var http = new HttpClient(idp.CreateHandler());
-        var keys = new JsonWebKeySet(await http.GetStringAsync(new Uri($"{HostileIdentityProvider.Issuer}/jwks"), Ct)).GetSigningKeys();
+        var keys = new JsonWebKeySet(await http.GetStringAsync(new Uri($"{FakeIdentityProvider.HostileIssuer}/jwks"), Ct)).GetSigningKeys();
         var withoutAllowlist = new TokenValidationParameters
         {
-            ValidIssuer = HostileIdentityProvider.Issuer,
-            ValidAudience = HostileIdentityProvider.Audience,
+            ValidIssuer = FakeIdentityProvider.HostileIssuer,
+            ValidAudience = FakeIdentityProvider.Audience,
             IssuerSigningKeys = keys,
             RequireSignedTokens = true,
         };
@@ -176,7 +176,7 @@ public class AuthAttackTests(SystemFixture fixture) : IClassFixture<SystemFixtur
 
         var publishedSecret = await handler.ValidateTokenAsync(idp.MintWithPublishedSecret("mallory", ["inventory.write"]), withoutAllowlist);
         var publicKeyAsSecret = await Task.WhenAll(idp.PublicKeyEncodings()
-            .Select(e => handler.ValidateTokenAsync(HostileIdentityProvider.MintWithPublicKeyAsSecret("mallory", ["inventory.write"], e.Bytes), withoutAllowlist)));
+            .Select(e => handler.ValidateTokenAsync(FakeIdentityProvider.MintWithPublicKeyAsSecret("mallory", ["inventory.write"], e.Bytes), withoutAllowlist)));
 
         // 1. A JWKS "oct" key never becomes a signing key (GetSigningKeys, which discovery uses, keeps RSA and EC only).
         Assert.IsType<RsaSecurityKey>(Assert.Single(keys));
@@ -192,7 +192,7 @@ public class AuthAttackTests(SystemFixture fixture) : IClassFixture<SystemFixtur
     {
         var validator = System.Inventory.Services.GetRequiredService<BearerTokenValidator>();
         var key = DevTokens.SigningKey(DevTokens.DevelopmentKey);
-        string Signed(string algorithm) => HostileIdentityProvider.Sign("mallory", ["inventory.write"], key, algorithm, DevTokens.DefaultIssuer);
+        string Signed(string algorithm) => FakeIdentityProvider.Sign("mallory", ["inventory.write"], key, algorithm, DevTokens.DefaultIssuer);
         var withoutAllowlist = new TokenValidationParameters
         {
             ValidIssuer = DevTokens.DefaultIssuer,
@@ -245,8 +245,8 @@ public class AuthAttackTests(SystemFixture fixture) : IClassFixture<SystemFixtur
         var jwk = JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(attacker.ExportParameters(false)) { KeyId = "rsa-key" });
         return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
         {
-            Issuer = HostileIdentityProvider.Issuer,
-            Audience = HostileIdentityProvider.Audience,
+            Issuer = FakeIdentityProvider.HostileIssuer,
+            Audience = FakeIdentityProvider.Audience,
             Expires = DateTime.UtcNow.AddMinutes(5),
             Claims = new Dictionary<string, object> { ["sub"] = "mallory", ["scope"] = "inventory.write" },
             AdditionalHeaderClaims = new Dictionary<string, object>
@@ -258,22 +258,23 @@ public class AuthAttackTests(SystemFixture fixture) : IClassFixture<SystemFixtur
         });
     }
 
-    private static async Task<RunningService> StartWithAuthorityAsync(HostileIdentityProvider idp)
+    private static async Task<RunningService> StartWithAuthorityAsync(FakeIdentityProvider idp)
     {
         var db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
         var settings = db.Settings("Inventory");
-        settings["Auth:Authority"] = HostileIdentityProvider.Issuer;
-        settings["Auth:RequireHttpsMetadata"] = "false";
+        foreach (var (key, value) in idp.AuthoritySettings())
+        {
+            settings[key] = value;
+        }
+
         settings["Serilog:MinimumLevel:Default"] = "Error";
-        return await RunningService.StartAsync(
-            Transport.InMemory,
-            settings,
-            builder =>
-            {
-                builder.AddServiceDefaults().AddInventory();
-                builder.Services.AddHttpClient(Auth.HttpClientName).ConfigurePrimaryHttpMessageHandler(idp.CreateHandler);
-            },
-            app => app.MapInventoryAsync());
+        return await RetailServices.StartInventoryAsync(new()
+        {
+            Transport = Transport.InMemory,
+            Settings = settings,
+            Configure = idp.ServeMetadataTo,
+            DefaultEndpoints = false,
+        });
     }
 
     private static async Task<RpcException?> UpsertAsync(RunningService inventory, string token)

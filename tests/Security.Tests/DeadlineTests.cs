@@ -57,7 +57,7 @@ public class DeadlineTests(SystemFixture fixture) : IClassFixture<SystemFixture>
             var (code, detail) = await RawGrpc.CallWithDetailAsync(host.Channel, raw, messages, deadline, headers, Ct);
             slowest = clock.Elapsed > slowest ? clock.Elapsed : slowest;
             codes.Add(code);
-            Figures.Tally("deadline.every-method", path, code);
+            SecurityFigures.Tally("deadline.every-method", path, code);
             if (!allowed.Contains(code))
             {
                 wrong.Add($"{label}: {code} \"{detail}\"");
@@ -84,13 +84,13 @@ public class DeadlineTests(SystemFixture fixture) : IClassFixture<SystemFixture>
             if (streaming && expectOpenStream)
             {
                 // What a call without a deadline does: WatchStock streams until the client goes away.
-                Figures.Tally("deadline.every-method", path, $"grpc-timeout {timeout}: still streaming");
+                SecurityFigures.Tally("deadline.every-method", path, $"grpc-timeout {timeout}: still streaming");
                 continue;
             }
 
             var code = hung || streaming ? RawGrpc.Hung : (StatusCode)(status ?? (int)RawGrpc.TransportFailure);
             codes.Add(code);
-            Figures.Tally("deadline.every-method", path, code);
+            SecurityFigures.Tally("deadline.every-method", path, code);
             if (!allowed.Contains(code))
             {
                 wrong.Add($"grpc-timeout {timeout}: {code} \"{message}\"");
@@ -98,7 +98,7 @@ public class DeadlineTests(SystemFixture fixture) : IClassFixture<SystemFixture>
         }
 
         TestContext.Current.TestOutputHelper?.WriteLine(
-            $"{path}: {string.Join(", ", Figures.ByStatus(codes).Select(kv => $"{kv.Key} {kv.Value}"))}; slowest answer {slowest.TotalMilliseconds:0} ms");
+            $"{path}: {string.Join(", ", SecurityFigures.ByStatus(codes).Select(kv => $"{kv.Key} {kv.Value}"))}; slowest answer {slowest.TotalMilliseconds:0} ms");
         Assert.Empty(wrong);
         Assert.Contains(StatusCode.DeadlineExceeded, codes);
         Assert.True(await System.AllServingAsync());
@@ -170,7 +170,7 @@ public class DeadlineTests(SystemFixture fixture) : IClassFixture<SystemFixture>
         Record("deadline.place-order", outcomes, new
         {
             ordersAfterHostile = afterHostile.Count,
-            ordersAfterHostileByStatus = Figures.ByStatus(afterHostile.Select(o => o.Status)),
+            ordersAfterHostileByStatus = SecurityFigures.ByStatus(afterHostile.Select(o => o.Status)),
             ordersAfterRetry = afterRetry.Count,
             reservedAfterRetry = item.Reserved,
         });
@@ -220,10 +220,10 @@ public class DeadlineTests(SystemFixture fixture) : IClassFixture<SystemFixture>
     }
 
     private static void Record(string scenario, List<(TimeSpan Offset, StatusCode Code)> outcomes, object state) =>
-        Figures.Record(scenario, new
+        SecurityFigures.Record(scenario, new
         {
             calls = outcomes.Count,
-            statuses = Figures.ByStatus(outcomes.Select(o => o.Code)),
+            statuses = SecurityFigures.ByStatus(outcomes.Select(o => o.Code)),
             byDeadlineMs = outcomes.GroupBy(o => o.Offset.TotalMilliseconds)
                 .ToDictionary(g => g.Key.ToString(CultureInfo.InvariantCulture), g => string.Join("/", g.Select(o => o.Code))),
             state,

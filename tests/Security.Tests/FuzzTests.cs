@@ -44,7 +44,7 @@ public class FuzzTests(SystemFixture fixture) : IClassFixture<SystemFixture>
         var perMethod = new SortedDictionary<string, object>(StringComparer.Ordinal);
         var memory = new MemorySamples();
         var started = Stopwatch.StartNew();
-        Directory.CreateDirectory(Path.GetDirectoryName(Figures.FilePath)!);
+        Directory.CreateDirectory(Path.GetDirectoryName(SecurityFigures.FilePath)!);
         var totalCalls = 0;
         var unknown = 0;
 
@@ -101,13 +101,13 @@ public class FuzzTests(SystemFixture fixture) : IClassFixture<SystemFixture>
 
             var answered = codes.Where((_, i) => done[i]).ToList();
             Progress($"{path}: {answered.Count} calls in {methodClock.Elapsed.TotalSeconds:0.0} s");
-            perMethod[path] = new { calls = answered.Count, seconds = Math.Round(methodClock.Elapsed.TotalSeconds, 1), statuses = Figures.ByStatus(answered) };
+            perMethod[path] = new { calls = answered.Count, seconds = Math.Round(methodClock.Elapsed.TotalSeconds, 1), statuses = SecurityFigures.ByStatus(answered) };
             Assert.True(await system.AllServingAsync(), $"A service stopped serving after fuzzing {path}.");
         }
 
         memory.Sample();
         var calls = perMethod.Values.Sum(v => (int)v.GetType().GetProperty("calls")!.GetValue(v)!);
-        Figures.Record("fuzz", new
+        SecurityFigures.Record("fuzz", new
         {
             seed,
             calls,
@@ -145,7 +145,7 @@ public class FuzzTests(SystemFixture fixture) : IClassFixture<SystemFixture>
 
     /// <summary>Where a slow or stuck run can be watched: TestResults/fuzz-progress.log.</summary>
     private static void Progress(string line) =>
-        File.AppendAllText(Path.Combine(Path.GetDirectoryName(Figures.FilePath)!, "fuzz-progress.log"), $"{DateTime.UtcNow:HH:mm:ss.fff} {line}{Environment.NewLine}");
+        File.AppendAllText(Path.Combine(Path.GetDirectoryName(SecurityFigures.FilePath)!, "fuzz-progress.log"), $"{DateTime.UtcNow:HH:mm:ss.fff} {line}{Environment.NewLine}");
 
     /// <summary>Stable across processes (string.GetHashCode is not), so a printed case number reproduces.</summary>
     private static int CaseSeed(int seed, string path, int index)

@@ -37,7 +37,7 @@ public class HostileInputTests(SystemFixture fixture) : IClassFixture<SystemFixt
         var oversized = Payloads.UnknownField(ServiceDefaults.GrpcServer.DefaultMaxMessageSize);
 
         var code = await RawGrpc.CallAsync(host.Channel, RawGrpc.Method(method), [oversized], cancellationToken: Ct);
-        Figures.Tally("hostile.oversized", path, code);
+        SecurityFigures.Tally("hostile.oversized", path, code);
 
         Assert.True(oversized.Length > ServiceDefaults.GrpcServer.DefaultMaxMessageSize);
         Assert.Equal(StatusCode.ResourceExhausted, code);
@@ -53,7 +53,7 @@ public class HostileInputTests(SystemFixture fixture) : IClassFixture<SystemFixt
 
         var ex = await RawGrpc.CallForErrorAsync(
             System.HostOf(method).Channel, method, [.. sample.Invalid.Select(m => m.ToByteArray())], cancellationToken: Ct);
-        Figures.Tally("hostile.invalid-field", path, ex?.StatusCode ?? StatusCode.OK);
+        SecurityFigures.Tally("hostile.invalid-field", path, ex?.StatusCode ?? StatusCode.OK);
 
         Assert.NotNull(ex);
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
@@ -76,7 +76,7 @@ public class HostileInputTests(SystemFixture fixture) : IClassFixture<SystemFixt
             IReadOnlyList<byte[]> messages = method.IsClientStreaming ? [sample.Valid[0].ToByteArray(), bytes] : [bytes];
             var code = await RawGrpc.CallAsync(host.Channel, raw, messages, cancellationToken: Ct);
             var allowed = RequestBytes.Parses(method, bytes) ? sample.Outcomes : RequestBytes.Unparseable(method);
-            Figures.Tally("hostile.malformed", path, code);
+            SecurityFigures.Tally("hostile.malformed", path, code);
             if (!allowed.Contains(code))
             {
                 wrong.Add($"{name}: {code} (allowed {string.Join(", ", allowed)})");
@@ -102,7 +102,7 @@ public class HostileInputTests(SystemFixture fixture) : IClassFixture<SystemFixt
 
             var withToken = await RawGrpc.CallAsync(host.Channel, method, [[]], cancellationToken: Ct);
             var withoutToken = await RawGrpc.CallAsync(anonymous, method, [[]], cancellationToken: Ct);
-            Figures.Tally("hostile.unknown-method", $"/{service}/{name}", withToken);
+            SecurityFigures.Tally("hostile.unknown-method", $"/{service}/{name}", withToken);
 
             Assert.Equal(StatusCode.Unimplemented, withToken);
             Assert.Equal(StatusCode.Unimplemented, withoutToken);
@@ -120,7 +120,7 @@ public class HostileInputTests(SystemFixture fixture) : IClassFixture<SystemFixt
 
         var withEveryScope = await RawGrpc.CallForErrorAsync(System.Inventory.Channel, method, [request], cancellationToken: Ct);
         var withoutToken = await RawGrpc.CallAsync(anonymous, method, [request], cancellationToken: Ct);
-        Figures.Tally("hostile.unknown-method", "/inventory.v1.inventoryservice/getitem", withEveryScope?.StatusCode ?? StatusCode.OK);
+        SecurityFigures.Tally("hostile.unknown-method", "/inventory.v1.inventoryservice/getitem", withEveryScope?.StatusCode ?? StatusCode.OK);
 
         Assert.NotNull(withEveryScope);
         Assert.Equal(StatusCode.PermissionDenied, withEveryScope.StatusCode);
@@ -152,9 +152,9 @@ public class HostileInputTests(SystemFixture fixture) : IClassFixture<SystemFixt
         var sameConnectionAfterwards = await RawGrpc.CallAsync(inventoryChannel, RawGrpc.Method(RawGrpc.Descriptor("/inventory.v1.InventoryService/GetItem")),
             [new Contracts.Inventory.V1.GetItemRequest { Sku = "SEC-1" }.ToByteArray()], cancellationToken: Ct);
         //#if (IncludeTelemetry)
-        Figures.Tally("hostile.many-bad-fields", "StreamIngest 10000 bad points", telemetry?.StatusCode ?? StatusCode.OK);
+        SecurityFigures.Tally("hostile.many-bad-fields", "StreamIngest 10000 bad points", telemetry?.StatusCode ?? StatusCode.OK);
         //#endif
-        Figures.Tally("hostile.many-bad-fields", "ReserveStock 5000 bad lines", inventory?.StatusCode ?? StatusCode.OK);
+        SecurityFigures.Tally("hostile.many-bad-fields", "ReserveStock 5000 bad lines", inventory?.StatusCode ?? StatusCode.OK);
 
         RpcException?[] failures =
         [

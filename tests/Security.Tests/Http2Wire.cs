@@ -5,6 +5,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
+using Contoso.Retail.TestSupport;
+
 namespace Contoso.Retail.Security.Tests;
 
 /// <summary>One HTTP/2 frame as read off the wire.</summary>
@@ -205,25 +207,10 @@ public sealed class RawHttp2Connection : IAsyncDisposable
     }
 
     /// <summary>Waits until the frames received so far satisfy <paramref name="condition"/>, or the connection closes, or <paramref name="timeout"/>.</summary>
-    public async Task<bool> WaitForAsync(Func<IReadOnlyCollection<H2Frame>, bool> condition, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public async Task<bool> WaitForAsync(Func<IReadOnlyCollection<H2Frame>, bool> condition, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(condition);
-        var until = Stopwatch.StartNew();
-        while (until.Elapsed < timeout)
-        {
-            if (condition(Frames))
-            {
-                return true;
-            }
-
-            if (Closed.IsCompleted)
-            {
-                return condition(Frames);
-            }
-
-            await Task.Delay(20, cancellationToken);
-        }
-
+        await Eventually.WithinAsync(() => Task.FromResult(condition(Frames) || Closed.IsCompleted), timeout);
         return condition(Frames);
     }
 

@@ -39,8 +39,8 @@ public class OwnershipTests
         var cancel = await RpcAssert.ThrowsAsync(StatusCode.NotFound,
             () => mallory.Client.CancelOrderAsync(new CancelOrderRequest { OrderId = order.OrderId }, cancellationToken: Ct).ResponseAsync);
         var stillHers = (await alice.Client.GetOrderAsync(new GetOrderRequest { OrderId = order.OrderId }, cancellationToken: Ct)).Order;
-        Figures.Tally("auth.ownership", "another customer's order: GetOrder", read.StatusCode);
-        Figures.Tally("auth.ownership", "another customer's order: CancelOrder", cancel.StatusCode);
+        SecurityFigures.Tally("auth.ownership", "another customer's order: GetOrder", read.StatusCode);
+        SecurityFigures.Tally("auth.ownership", "another customer's order: CancelOrder", cancel.StatusCode);
 
         Assert.Equal(unknown.Status.Detail.Replace(unknownId, "<id>", StringComparison.Ordinal), read.Status.Detail.Replace(order.OrderId, "<id>", StringComparison.Ordinal));
         Assert.Equal(Details(unknown), Details(read));
@@ -64,8 +64,8 @@ public class OwnershipTests
             () => mallory.Client.PlaceOrderAsync(Place("req-mallory-for-alice", "alice"), cancellationToken: Ct).ResponseAsync);
         var own = await mallory.Client.ListOrdersAsync(new ListOrdersRequest { CustomerId = "mallory" }, cancellationToken: Ct);
         var hers = await alice.Client.ListOrdersAsync(new ListOrdersRequest { CustomerId = "alice" }, cancellationToken: Ct);
-        Figures.Tally("auth.ownership", "another customer: ListOrders", list.StatusCode);
-        Figures.Tally("auth.ownership", "another customer: PlaceOrder", place.StatusCode);
+        SecurityFigures.Tally("auth.ownership", "another customer: ListOrders", list.StatusCode);
+        SecurityFigures.Tally("auth.ownership", "another customer: PlaceOrder", place.StatusCode);
 
         Assert.Contains("orders.admin", list.Status.Detail, StringComparison.Ordinal);
         Assert.Empty(own.Orders);
@@ -85,7 +85,7 @@ public class OwnershipTests
 
         var replay = await RpcAssert.ThrowsAsync(StatusCode.AlreadyExists,
             () => mallory.Client.PlaceOrderAsync(Place("req-shared", "mallory"), cancellationToken: Ct).ResponseAsync);
-        Figures.Tally("auth.ownership", "another customer's request_id: PlaceOrder", replay.StatusCode);
+        SecurityFigures.Tally("auth.ownership", "another customer's request_id: PlaceOrder", replay.StatusCode);
 
         Assert.DoesNotContain(order.OrderId, replay.Status.Detail, StringComparison.Ordinal);
         Assert.DoesNotContain(order.OrderId, replay.Trailers.GetValueBytes("grpc-status-details-bin") is { } bin

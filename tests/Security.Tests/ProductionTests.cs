@@ -29,7 +29,7 @@ public class ProductionTests
     [Fact]
     public async Task Server_reflection_is_UNIMPLEMENTED_in_Production()
     {
-        await using var idp = await HostileIdentityProvider.StartAsync();
+        await using var idp = await FakeIdentityProvider.StartHostileAsync();
         await using var db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
         await using var inventory = await StartAsync(idp, db, Environments.Production);
         using var channel = inventory.CreateChannel(idp.Mint("ops", ["inventory.read"]));
@@ -40,13 +40,13 @@ public class ProductionTests
             await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" }, Ct);
             await call.ResponseStream.MoveNext(Ct);
         });
-        Figures.Tally("auth.production", "reflection", ex.StatusCode);
+        SecurityFigures.Tally("auth.production", "reflection", ex.StatusCode);
     }
 
     [Fact]
     public async Task A_database_failure_inside_a_handler_is_INTERNAL_with_a_trace_id_and_none_of_its_message_in_Production()
     {
-        await using var idp = await HostileIdentityProvider.StartAsync();
+        await using var idp = await FakeIdentityProvider.StartHostileAsync();
         await using var db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
         await using var inventory = await StartAsync(idp, db, Environments.Production);
         await using (var scope = inventory.Services.CreateAsyncScope())
@@ -57,7 +57,7 @@ public class ProductionTests
         using var channel = inventory.CreateChannel(idp.Mint("ops", ["inventory.reserve"]));
         var ex = await RpcAssert.ThrowsAsync(StatusCode.Internal, () => new InventoryService.InventoryServiceClient(channel).ReserveStockAsync(
             new ReserveStockRequest { ReservationId = "r-1", Lines = { new ReservationLine { Sku = "X-1", Quantity = 1 } } }, cancellationToken: Ct).ResponseAsync);
-        Figures.Tally("auth.production", "database failure in a handler", ex.StatusCode);
+        SecurityFigures.Tally("auth.production", "database failure in a handler", ex.StatusCode);
 
         Assert.StartsWith("An internal error occurred. Trace id: ", ex.Status.Detail, StringComparison.Ordinal);
         Assert.DoesNotContain("reservation_lines", ex.Status.Detail + string.Join(" ", ex.Trailers.Select(t => t.Value)), StringComparison.OrdinalIgnoreCase);
@@ -69,7 +69,7 @@ public class ProductionTests
     [InlineData("Development", true)]
     public async Task An_exception_escaping_every_interceptor_is_generic_in_Production_and_detailed_only_in_Development(string environment, bool detailed)
     {
-        await using var idp = await HostileIdentityProvider.StartAsync();
+        await using var idp = await FakeIdentityProvider.StartHostileAsync();
         await using var db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
         await using var inventory = await StartAsync(idp, db, environment, outermost: typeof(ThrowOutsideEverything));
         var token = environment == Environments.Production ? idp.Mint("ops", ["inventory.read"]) : inventory.Token!;
@@ -77,7 +77,7 @@ public class ProductionTests
 
         var ex = await Assert.ThrowsAsync<RpcException>(() => new InventoryService.InventoryServiceClient(channel).GetItemAsync(
             new GetItemRequest { Sku = "X-1" }, cancellationToken: Ct).ResponseAsync);
-        Figures.Tally("auth.production", $"exception outside ExceptionInterceptor ({environment})", ex.StatusCode);
+        SecurityFigures.Tally("auth.production", $"exception outside ExceptionInterceptor ({environment})", ex.StatusCode);
 
         Assert.Equal(StatusCode.Unknown, ex.StatusCode);
         Assert.Equal(detailed, ex.Status.Detail.Contains("hunter2", StringComparison.Ordinal));
@@ -91,34 +91,30 @@ public class ProductionTests
             throw new InvalidOperationException(Secret);
     }
 
-    private static Task<RunningService> StartAsync(HostileIdentityProvider idp, TestDatabase db, string environment, Type? outermost = null)
+    private static Task<RunningService> StartAsync(FakeIdentityProvider idp, TestDatabase db, string environment, Type? outermost = null)
     {
         var settings = db.Settings("Inventory");
         settings["Serilog:MinimumLevel:Default"] = "Fatal";
         if (environment == Environments.Production)
         {
-            settings["Auth:Authority"] = HostileIdentityProvider.Issuer;
-            settings["Auth:RequireHttpsMetadata"] = "false";
+            foreach (var (key, value) in idp.AuthoritySettings())
+            {
+                settings[key] = value;
+            }
         }
 
-        return RunningService.StartAsync(
-            Transport.Kestrel,
-            settings,
-            builder =>
+        return RetailServices.StartInventoryAsync(new()
+        {
+            Settings = settings,
+            Prepare = builder =>
             {
                 builder.Environment.EnvironmentName = environment;
                 if (outermost is not null)
                 {
                     builder.Services.AddGrpc(options => options.Interceptors.Add(outermost));
                 }
-
-                builder.AddServiceDefaults().AddInventory();
-                builder.Services.AddHttpClient(Auth.HttpClientName).ConfigurePrimaryHttpMessageHandler(idp.CreateHandler);
             },
-            async app =>
-            {
-                app.MapDefaultEndpoints();
-                await app.MapInventoryAsync();
-            });
+            Configure = idp.ServeMetadataTo,
+        });
     }
 }

@@ -1,11 +1,5 @@
 using Contoso.Retail.Contracts.Inventory.V1;
-using Contoso.Retail.Inventory;
-using Contoso.Retail.Orders;
-using Contoso.Retail.ServiceDefaults;
 using Contoso.Retail.ServiceDefaults.Data;
-//#if (IncludeTelemetry)
-using Contoso.Retail.TelemetryIngest;
-//#endif
 using Contoso.Retail.TestSupport;
 
 using Google.Protobuf.Reflection;
@@ -23,31 +17,19 @@ namespace Contoso.Retail.Security.Tests;
 /// </summary>
 public sealed class SecuritySystem : IAsyncDisposable
 {
-    private readonly List<TestDatabase> _databases;
+    private readonly TestSystem _system;
 
-    private SecuritySystem(List<TestDatabase> databases, RunningService inventory, RunningService orders)
-    {
-        _databases = databases;
-        Inventory = inventory;
-        Orders = orders;
-    }
+    private SecuritySystem(TestSystem system) => _system = system;
 
-    public RunningService Inventory { get; }
+    public RunningService Inventory => _system.Inventory;
 
-    public RunningService Orders { get; }
+    public RunningService Orders => _system.Orders;
 
     //#if (IncludeTelemetry)
-    public RunningService Telemetry { get; private init; } = null!;
+    public RunningService Telemetry => _system.Telemetry;
 
     //#endif
-    public IEnumerable<RunningService> Hosts =>
-    [
-        Inventory,
-        Orders,
-        //#if (IncludeTelemetry)
-        Telemetry,
-        //#endif
-    ];
+    public IEnumerable<RunningService> Hosts => _system.Services;
 
     public static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -58,71 +40,23 @@ public sealed class SecuritySystem : IAsyncDisposable
         IDictionary<string, string?>? settings = null,
         Action<WebApplicationBuilder>? configure = null)
     {
-        var databases = new List<TestDatabase>();
-        async Task<Dictionary<string, string?>> SettingsFor(string name)
+        var all = new Dictionary<string, string?> { ["Serilog:MinimumLevel:Default"] = "Error" };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
-            var db = await TestDatabase.CreateAsync(provider);
-            databases.Add(db);
-            var all = db.Settings(name);
-            all["Serilog:MinimumLevel:Default"] = "Error";
-            foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-            {
-                all[key] = value;
-            }
-
-            return all;
+            all[key] = value;
         }
 
-        var inventory = await RunningService.StartAsync(
-            Transport.Kestrel, await SettingsFor("Inventory"),
-            builder =>
-            {
-                configure?.Invoke(builder);
-                builder.AddServiceDefaults().AddInventory();
-            },
-            async app =>
-            {
-                app.MapDefaultEndpoints();
-                await app.MapInventoryAsync();
-            });
-
-        var ordersSettings = await SettingsFor("Orders");
-        ordersSettings["Services:Inventory"] = inventory.Address.ToString();
-        ordersSettings["Orders:ReconcileInterval"] = "01:00:00";
-        var orders = await RunningService.StartAsync(
-            Transport.Kestrel, ordersSettings,
-            builder =>
-            {
-                configure?.Invoke(builder);
-                builder.AddServiceDefaults().AddOrders();
-            },
-            async app =>
-            {
-                app.MapDefaultEndpoints();
-                await app.MapOrdersAsync();
-            });
-
-        //#if (IncludeTelemetry)
-        var telemetry = await RunningService.StartAsync(
-            Transport.Kestrel, await SettingsFor("Telemetry"),
-            builder =>
-            {
-                configure?.Invoke(builder);
-                builder.AddServiceDefaults().AddTelemetryIngest();
-            },
-            async app =>
-            {
-                app.MapDefaultEndpoints();
-                await app.MapTelemetryIngestAsync();
-            });
-        //#endif
-
-        return new SecuritySystem(databases, inventory, orders)
+        return new SecuritySystem(await TestSystem.StartAsync(new TestSystemOptions
         {
+            Provider = provider,
+            Settings = all,
+            Prepare = configure,
+            Inventory = new(),
+            Orders = new(),
             //#if (IncludeTelemetry)
-            Telemetry = telemetry,
+            Telemetry = new(),
             //#endif
-        };
+        }));
     }
 
     /// <summary>The service that implements <paramref name="method"/>.</summary>
@@ -174,16 +108,5 @@ public sealed class SecuritySystem : IAsyncDisposable
             MaxSendMessageSize = null,
         });
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var host in Hosts.Reverse())
-        {
-            await host.DisposeAsync();
-        }
-
-        foreach (var db in _databases)
-        {
-            await db.DisposeAsync();
-        }
-    }
+    public ValueTask DisposeAsync() => _system.DisposeAsync();
 }

@@ -4,6 +4,7 @@ using System.Net;
 
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Inventory.Domain;
+using Contoso.Retail.TestSupport;
 
 using Google.Protobuf;
 
@@ -89,7 +90,7 @@ public class SlowClientTests(SmallWatchBufferFixture fixture) : IClassFixture<Sm
 
         var deadlineOutcomes = await Task.WhenAll(withDeadline);
         var noDeadlineOutcomes = await Task.WhenAll(withoutDeadline);
-        Figures.Record($"slow.trickled-request-body {path}", new
+        SecurityFigures.Record($"slow.trickled-request-body {path}", new
         {
             tricklers = Tricklers * 2,
             bodyBytes = body.Length,
@@ -144,7 +145,7 @@ public class SlowClientTests(SmallWatchBufferFixture fixture) : IClassFixture<Sm
                 .. RawHttp2Connection.Frame(H2Frame.Data, H2Frame.EndStream, stream, message)], Ct);
         }
 
-        var subscribed = await PollAsync(() => feed.SubscriberCount - baseline >= stalled + withDeadline, RawGrpc.CallBound);
+        var subscribed = await Eventually.WithinAsync(() => Task.FromResult(feed.SubscriberCount - baseline >= stalled + withDeadline), RawGrpc.CallBound);
         var opened = Stopwatch.StartNew();
 
         // A well-behaved watcher on its own connection reads everything, while a writer makes changes until the stalled
@@ -181,20 +182,20 @@ public class SlowClientTests(SmallWatchBufferFixture fixture) : IClassFixture<Sm
 
         var cutOffAfter = opened.Elapsed;
         var stalledAtCutOff = stalledInFeed();
-        var watcherCaughtUp = await PollAsync(() => Volatile.Read(ref seen) >= changes, RawGrpc.CallBound);
+        var watcherCaughtUp = await Eventually.WithinAsync(() => Task.FromResult(Volatile.Read(ref seen) >= changes), RawGrpc.CallBound);
         await stopReading.CancelAsync();
         await reading;
         memory.Sample();
 
         // What the server sent on the stalled streams: the deadline ones once 3 s passed; the others nothing (they wait for the peer).
-        await connection.WaitForAsync(f => Ended(f) >= withDeadline, RawGrpc.CallBound, Ct);
+        await connection.WaitForAsync(f => Ended(f) >= withDeadline, RawGrpc.CallBound);
         deadlineStreamsLeftAt = opened.Elapsed;
         var frames = connection.Frames.ToList();
         var endedWithDeadline = frames.Where(f => f.StreamId > 2 * stalled && IsEnd(f)).Select(Describe).ToList();
         var endedWithout = frames.Where(f => f.StreamId < 2 * stalled && IsEnd(f)).Select(Describe).ToList();
         var bystanderMs = await BystanderMsAsync();
         memory.Sample();
-        Figures.Record("slow.never-reading-watchers", new
+        SecurityFigures.Record("slow.never-reading-watchers", new
         {
             stalledWatchers = stalled,
             stalledWithGrpcTimeout3S = withDeadline,
@@ -205,8 +206,8 @@ public class SlowClientTests(SmallWatchBufferFixture fixture) : IClassFixture<Sm
             goodWatcherSawEveryChange = watcherCaughtUp,
             goodWatcherChanges = seen,
             writerUpsertMs = new { max = writeMs.DefaultIfEmpty().Max(), median = writeMs.Order().ElementAtOrDefault(writeMs.Count / 2) },
-            withGrpcTimeout3SEnded = Figures.ByStatus(endedWithDeadline),
-            withoutDeadlineEnded = Figures.ByStatus(endedWithout),
+            withGrpcTimeout3SEnded = SecurityFigures.ByStatus(endedWithDeadline),
+            withoutDeadlineEnded = SecurityFigures.ByStatus(endedWithout),
             secondsObserved = Math.Round(deadlineStreamsLeftAt.Value.TotalSeconds, 1),
             connectionOpen = !connection.Closed.IsCompleted,
             bystanderGetItemMs = bystanderMs,
@@ -240,7 +241,7 @@ public class SlowClientTests(SmallWatchBufferFixture fixture) : IClassFixture<Sm
 
     private static object Summary(TrickleOutcome[] outcomes) => new
     {
-        outcomes = Figures.ByStatus(outcomes.Select(o => o.Outcome)),
+        outcomes = SecurityFigures.ByStatus(outcomes.Select(o => o.Outcome)),
         secondsMin = Math.Round(outcomes.Min(o => o.Elapsed.TotalSeconds), 2),
         secondsMax = Math.Round(outcomes.Max(o => o.Elapsed.TotalSeconds), 2),
         bytesWrittenMax = outcomes.Max(o => o.BytesWritten),
@@ -265,22 +266,6 @@ public class SlowClientTests(SmallWatchBufferFixture fixture) : IClassFixture<Sm
         {
             return -1;
         }
-    }
-
-    private static async Task<bool> PollAsync(Func<bool> condition, TimeSpan bound)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > bound)
-            {
-                return false;
-            }
-
-            await Task.Delay(25, Ct);
-        }
-
-        return true;
     }
 
     /// <summary>A request body written one byte at a time, flushed, with a pause between bytes.</summary>

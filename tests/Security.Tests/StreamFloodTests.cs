@@ -4,6 +4,7 @@ using System.Globalization;
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Inventory.Domain;
 using Contoso.Retail.Inventory.Model;
+using Contoso.Retail.TestSupport;
 
 using Google.Protobuf;
 
@@ -47,7 +48,7 @@ public class StreamFloodTests(SystemFixture fixture) : IClassFixture<SystemFixtu
             .ToList();
         var first = calls.Select(c => FirstMessageAsync(c, stop.Token)).ToList();
 
-        var opened = await PollAsync(() => first.Count(t => t.IsCompletedSuccessfully && t.Result) >= Limit, TimeSpan.FromSeconds(10));
+        var opened = await Eventually.WithinAsync(() => Task.FromResult(first.Count(t => t.IsCompletedSuccessfully && t.Result) >= Limit), TimeSpan.FromSeconds(10));
         var openAfterSettling = first.Count(t => t.IsCompletedSuccessfully && t.Result);
         var serverStreams = Feed.SubscriberCount - baseline;
         memory.Sample();
@@ -64,11 +65,11 @@ public class StreamFloodTests(SystemFixture fixture) : IClassFixture<SystemFixtu
             call.Dispose();
         }
 
-        var drained = await PollAsync(() => Feed.SubscriberCount == baseline, TimeSpan.FromSeconds(10));
+        var drained = await Eventually.WithinAsync(() => Task.FromResult(Feed.SubscriberCount == baseline), TimeSpan.FromSeconds(10));
         using var after = SecuritySystem.SingleConnectionChannel(System.Inventory, System.Inventory.Token!);
         var reused = await new InventoryService.InventoryServiceClient(channel).GetItemAsync(new GetItemRequest { Sku = "SEC-1" }, deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: Ct);
         memory.Sample();
-        Figures.Record("flood.client-1000-watchstock", new
+        SecurityFigures.Record("flood.client-1000-watchstock", new
         {
             calls = Streams,
             openStreams = openAfterSettling,
@@ -77,7 +78,7 @@ public class StreamFloodTests(SystemFixture fixture) : IClassFixture<SystemFixtu
             failedBeforeSettings = refusedEarly,
             secondsToOpen = Math.Round(clock.Elapsed.TotalSeconds, 1),
             bystander,
-            endedAfterCancel = Figures.ByStatus(ended),
+            endedAfterCancel = SecurityFigures.ByStatus(ended),
             serverSubscribersBackToBaseline = drained,
             memory = memory.Summary(),
         });
@@ -101,7 +102,7 @@ public class StreamFloodTests(SystemFixture fixture) : IClassFixture<SystemFixtu
         var memory = new MemorySamples();
         const string path = "/inventory.v1.InventoryService/WatchStock";
         await using var connection = await RawHttp2Connection.OpenAsync(System.Inventory.Address, cancellationToken: Ct);
-        var settings = await connection.WaitForAsync(f => f.Any(x => x.Type == H2Frame.Settings && (x.Flags & H2Frame.Ack) == 0), TimeSpan.FromSeconds(10), Ct);
+        var settings = await connection.WaitForAsync(f => f.Any(x => x.Type == H2Frame.Settings && (x.Flags & H2Frame.Ack) == 0), TimeSpan.FromSeconds(10));
         var message = H2c.GrpcFrame(new WatchStockRequest { Skus = { "SEC-1" } }.ToByteArray());
         var clock = Stopwatch.StartNew();
         var sent = 0;
@@ -119,7 +120,7 @@ public class StreamFloodTests(SystemFixture fixture) : IClassFixture<SystemFixtu
 
         var sendSeconds = clock.Elapsed.TotalSeconds;
         // Settled: every stream answered (response HEADERS or RST_STREAM), or the connection is gone.
-        await connection.WaitForAsync(f => Answered(f) >= sent, TimeSpan.FromSeconds(10), Ct);
+        await connection.WaitForAsync(f => Answered(f) >= sent, TimeSpan.FromSeconds(10));
         var frames = connection.Frames.ToList();
         var accepted = frames.Where(f => f.Type == H2Frame.Headers).Select(f => f.StreamId).Distinct().Count();
         var resets = frames.Where(f => f.Type == H2Frame.RstStream).GroupBy(f => H2Frame.ErrorName(f.ErrorCode)).ToDictionary(g => g.Key, g => g.Count());
@@ -131,9 +132,9 @@ public class StreamFloodTests(SystemFixture fixture) : IClassFixture<SystemFixtu
         var closedHow = stillOpen ? "no" : $"{await connection.Closed} after {connection.ClosedAfter!.Value.TotalMilliseconds:0} ms";
 
         await connection.DisposeAsync();
-        var drained = await PollAsync(() => Feed.SubscriberCount == baseline, TimeSpan.FromSeconds(10));
+        var drained = await Eventually.WithinAsync(() => Task.FromResult(Feed.SubscriberCount == baseline), TimeSpan.FromSeconds(10));
         memory.Sample();
-        Figures.Record($"flood.raw-{streams}-streams", new
+        SecurityFigures.Record($"flood.raw-{streams}-streams", new
         {
             streamsSent = sent,
             sendSeconds = Math.Round(sendSeconds, 2),
@@ -209,21 +210,5 @@ public class StreamFloodTests(SystemFixture fixture) : IClassFixture<SystemFixtu
         {
             return StatusCode.Cancelled;
         }
-    }
-
-    private static async Task<bool> PollAsync(Func<bool> condition, TimeSpan bound)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > bound)
-            {
-                return false;
-            }
-
-            await Task.Delay(25, Ct);
-        }
-
-        return true;
     }
 }

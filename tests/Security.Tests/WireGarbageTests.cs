@@ -43,7 +43,7 @@ public class WireGarbageTests(SystemFixture fixture) : IClassFixture<SystemFixtu
         var sent = await connection.TrySendAsync(bytes, Ct);
         var closed = await Task.WhenAny(connection.Closed, Task.Delay(CloseBound, Ct)) == connection.Closed;
         var goAway = connection.Frames.FirstOrDefault(f => f.Type == H2Frame.GoAway);
-        Figures.Tally("wire.not-http2", kind, closed
+        SecurityFigures.Tally("wire.not-http2", kind, closed
             ? $"closed ({await connection.Closed}) after {connection.ClosedAfter!.Value.TotalMilliseconds:0} ms; received {connection.BytesReceived} B{Answer(connection, goAway)}"
             : "OPEN");
 
@@ -65,7 +65,7 @@ public class WireGarbageTests(SystemFixture fixture) : IClassFixture<SystemFixtu
         var closed = await Task.WhenAny(connection.Closed, Task.Delay(TimeSpan.FromSeconds(2), Ct)) == connection.Closed;
         var clock = Stopwatch.StartNew();
         var served = await System.AllServingAsync();
-        Figures.Tally("wire.not-http2", "24 random bytes, no line feed", closed ? $"closed ({await connection.Closed})" : $"still open after 2 s; health of every service meanwhile in {clock.ElapsedMilliseconds} ms");
+        SecurityFigures.Tally("wire.not-http2", "24 random bytes, no line feed", closed ? $"closed ({await connection.Closed})" : $"still open after 2 s; health of every service meanwhile in {clock.ElapsedMilliseconds} ms");
 
         Assert.True(served);
     }
@@ -99,7 +99,7 @@ public class WireGarbageTests(SystemFixture fixture) : IClassFixture<SystemFixtu
         await connection.TrySendAsync(bytes, Ct);
         var closed = await Task.WhenAny(connection.Closed, Task.Delay(CloseBound, Ct)) == connection.Closed;
         var goAway = connection.Frames.FirstOrDefault(f => f.Type == H2Frame.GoAway);
-        Figures.Tally("wire.broken-frames", kind, closed
+        SecurityFigures.Tally("wire.broken-frames", kind, closed
             ? $"GOAWAY {(goAway is null ? "none" : H2Frame.ErrorName(goAway.ErrorCode))}, closed ({await connection.Closed}) after {connection.ClosedAfter!.Value.TotalMilliseconds:0} ms"
             : "OPEN");
 
@@ -116,12 +116,12 @@ public class WireGarbageTests(SystemFixture fixture) : IClassFixture<SystemFixtu
 
         await connection.SendAsync(RawHttp2Connection.Frame(0xfa, 0xff, 0, RandomBytes(new Random(3), 100)), Ct);
         await connection.SendAsync(RawHttp2Connection.Frame(H2Frame.Ping, 0, 0, [1, 2, 3, 4, 5, 6, 7, 8]), Ct);
-        var pong = await connection.WaitForAsync(frames => frames.Any(f => f.Type == H2Frame.Ping && (f.Flags & H2Frame.Ack) != 0), CloseBound, Ct);
+        var pong = await connection.WaitForAsync(frames => frames.Any(f => f.Type == H2Frame.Ping && (f.Flags & H2Frame.Ack) != 0), CloseBound);
         var request = new GetItemRequest { Sku = "SEC-1" }.ToByteArray();
         await connection.SendAsync([.. connection.RequestHeaders(1, "/inventory.v1.InventoryService/GetItem", System.Inventory.Token),
             .. RawHttp2Connection.Frame(H2Frame.Data, H2Frame.EndStream, 1, H2c.GrpcFrame(request))], Ct);
-        var answered = await connection.WaitForAsync(frames => frames.Any(f => f.StreamId == 1 && (f.Flags & H2Frame.EndStream) != 0), CloseBound, Ct);
-        Figures.Tally("wire.broken-frames", "unknown frame type 0xfa", pong && answered ? "ignored; PING answered and a GetItem served on the same connection" : "NOT IGNORED");
+        var answered = await connection.WaitForAsync(frames => frames.Any(f => f.StreamId == 1 && (f.Flags & H2Frame.EndStream) != 0), CloseBound);
+        SecurityFigures.Tally("wire.broken-frames", "unknown frame type 0xfa", pong && answered ? "ignored; PING answered and a GetItem served on the same connection" : "NOT IGNORED");
 
         Assert.True(pong);
         Assert.True(answered);
@@ -173,7 +173,7 @@ public class WireGarbageTests(SystemFixture fixture) : IClassFixture<SystemFixtu
         using var content = new ByteArrayContent(body);
         var (status, message, elapsed, hung, streaming) = await H2c.CallAsync(http, host.Address, path, host.Token, content, RawGrpc.CallBound, headers, Ct);
         var outcome = hung ? "HUNG" : streaming ? "STILL STREAMING" : status is { } s ? ((StatusCode)s).ToString() : message;
-        Figures.Tally("wire.bad-grpc-framing", kind, outcome);
+        SecurityFigures.Tally("wire.bad-grpc-framing", kind, outcome);
         TestContext.Current.TestOutputHelper?.WriteLine($"{path} / {kind}: {outcome} \"{message}\" in {elapsed.TotalMilliseconds:0} ms");
 
         Assert.False(hung || streaming, $"{outcome} after {elapsed}.");
@@ -192,7 +192,7 @@ public class WireGarbageTests(SystemFixture fixture) : IClassFixture<SystemFixtu
 
         Assert.Equal("SEC-1", item.Item.Sku);
         Assert.True(await System.AllServingAsync());
-        Figures.Tally("wire.after", "normal call + health on every service", $"OK in {clock.ElapsedMilliseconds} ms");
+        SecurityFigures.Tally("wire.after", "normal call + health on every service", $"OK in {clock.ElapsedMilliseconds} ms");
     }
 
     /// <summary>What grpc-dotnet answers each framing lie with (observed, asserted so a change shows up).</summary>

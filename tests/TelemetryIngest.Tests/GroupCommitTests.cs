@@ -44,7 +44,7 @@ public sealed class GroupCommitTests
         await using (var blocker = await HoldBatchIdAsync(db, "held"))
         {
             var held = SendAsync(client, "held", "dev-h", 3);
-            await EventuallyAsync(() => writer.Writing == 1, "the writer to take the held batch");
+            await Eventually.HoldsAsync(() => Task.FromResult(writer.Writing == 1), "the writer to take the held batch", TimeSpan.FromSeconds(15));
             var queued = new[]
             {
                 SendAsync(client, "a", "dev-a", 10),
@@ -53,7 +53,7 @@ public sealed class GroupCommitTests
                 SendAsync(client, "same", "dev-s", 7),
                 SendAsync(client, "earlier", "dev-e", 5),
             };
-            await EventuallyAsync(() => writer.Queued == queued.Length, "five batches queued behind the held one");
+            await Eventually.HoldsAsync(() => Task.FromResult(writer.Queued == queued.Length), "five batches queued behind the held one", TimeSpan.FromSeconds(15));
             Assert.False(held.IsCompleted, "the held batch must wait for the blocking transaction");
 
             await blocker.RollbackAsync(Ct);
@@ -87,13 +87,13 @@ public sealed class GroupCommitTests
         await using (var blocker = await HoldBatchIdAsync(db, "held"))
         {
             var held = writer.StoreAsync("held", Stored("dev-h", 1), Ct);
-            await EventuallyAsync(() => writer.Writing == 1, "the writer to take the held batch");
+            await Eventually.HoldsAsync(() => Task.FromResult(writer.Writing == 1), "the writer to take the held batch", TimeSpan.FromSeconds(15));
             good1 = writer.StoreAsync("good-1", Stored("dev-1", 4), Ct);
             // Past validation (which the gRPC method runs first) only code can send this: a point without a device
             // id, which the NOT NULL column refuses.
             bad = writer.StoreAsync("bad", [.. Stored("dev-x", 2), new TelemetryPoint { DeviceId = null!, Metric = "m", Timestamp = T0 }], Ct);
             good2 = writer.StoreAsync("good-2", Stored("dev-2", 6), Ct);
-            await EventuallyAsync(() => writer.Queued == 3, "three batches queued");
+            await Eventually.HoldsAsync(() => Task.FromResult(writer.Queued == 3), "three batches queued", TimeSpan.FromSeconds(15));
             await blocker.RollbackAsync(Ct);
             await held;
         }
@@ -126,9 +126,9 @@ public sealed class GroupCommitTests
         await using (await HoldBatchIdAsync(db, "held"))
         {
             var held = writer.StoreAsync("held", Stored("dev-h", 1), Ct);
-            await EventuallyAsync(() => writer.Writing == 1, "the writer to take the held batch");
+            await Eventually.HoldsAsync(() => Task.FromResult(writer.Writing == 1), "the writer to take the held batch", TimeSpan.FromSeconds(15));
             var group = new[] { "g-1", "g-2", "g-3" }.Select(id => writer.StoreAsync(id, Stored(id, 2), Ct)).ToArray();
-            await EventuallyAsync(() => writer.Writing == 3, "the three queued batches to be taken as one group", seconds: 30);
+            await Eventually.HoldsAsync(() => Task.FromResult(writer.Writing == 3), "the three queued batches to be taken as one group", TimeSpan.FromSeconds(30));
             var taken = System.Diagnostics.Stopwatch.StartNew();
 
             foreach (var batch in group)

@@ -70,12 +70,12 @@ public sealed class IngestTests
 
         using var call = service.Client().Ingest(cancellationToken: cancel.Token);
         await call.RequestStream.WriteAsync(Message(MakePoints("sensor-1", T0, 50)), ct);
-        await EventuallyAsync(() => counters.Received == 50, "the server to write the first message into its transaction");
+        await Eventually.HoldsAsync(() => Task.FromResult(counters.Received == 50), "the server to write the first message into its transaction", TimeSpan.FromSeconds(15));
         await cancel.CancelAsync();
 
         var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync);
         Assert.Equal(StatusCode.Cancelled, error.StatusCode);
-        await EventuallyAsync(() => counters.Discarded == 50, "the server to roll the call back");
+        await Eventually.HoldsAsync(() => Task.FromResult(counters.Discarded == 50), "the server to roll the call back", TimeSpan.FromSeconds(15));
         Assert.Equal(0, counters.Committed);
         Assert.Equal(0, await service.CountPointsAsync());
     }

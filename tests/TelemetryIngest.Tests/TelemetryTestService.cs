@@ -1,5 +1,4 @@
 using Contoso.Retail.Contracts.Telemetry.V1;
-using Contoso.Retail.ServiceDefaults;
 using Contoso.Retail.TelemetryIngest.Data;
 using Contoso.Retail.TestSupport;
 
@@ -21,21 +20,12 @@ internal static class TelemetryTestService
         TestDatabase db, Transport transport = Transport.InMemory, IDictionary<string, string?>? settings = null)
     {
         var all = db.Settings("Telemetry");
-        all["Serilog:MinimumLevel:Default"] = "Warning";
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             all[key] = value;
         }
 
-        return RunningService.StartAsync(
-            transport,
-            all,
-            builder => builder.AddServiceDefaults().AddTelemetryIngest(),
-            app =>
-            {
-                app.MapDefaultEndpoints();
-                return app.MapTelemetryIngestAsync();
-            });
+        return RetailServices.StartTelemetryAsync(new() { Transport = transport, Settings = all });
     }
 
     public static TelemetryIngestService.TelemetryIngestServiceClient Client(this RunningService service) => new(service.Channel);
@@ -84,15 +74,4 @@ internal static class TelemetryTestService
         EndTime = Timestamp.FromDateTime(end),
         Limit = limit,
     };
-
-    /// <summary>Polls <paramref name="condition"/> until it holds, failing after <paramref name="seconds"/>.</summary>
-    public static async Task EventuallyAsync(Func<bool> condition, string what, int seconds = 15)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}.");
-            await Task.Delay(10, TestContext.Current.CancellationToken);
-        }
-    }
 }

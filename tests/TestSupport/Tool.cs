@@ -1,15 +1,8 @@
-using System.Diagnostics;
-
 namespace Contoso.Retail.TestSupport;
 
 /// <summary>Runs an external tool (buf, protoc, python3) for tests, skipping the test when it is not installed.</summary>
 public static class Tool
 {
-    public sealed record Result(int ExitCode, string StdOut, string StdErr)
-    {
-        public string Output => StdOut + StdErr;
-    }
-
     /// <summary>The full path of <paramref name="name"/> on PATH (or the absolute path itself), or null.</summary>
     public static string? Find(string name)
     {
@@ -36,35 +29,10 @@ public static class Tool
         return found;
     }
 
-    public static async Task<Result> RunAsync(string fileName, IEnumerable<string> args, string workingDirectory, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(fileName)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{fileName} did not finish within {timeout}.");
-        }
-
-        return new Result(process.ExitCode, await stdout, await stderr);
-    }
+    /// <summary>Runs the tool to the end (see <see cref="ChildProcess.RunAsync"/>).</summary>
+    public static Task<ChildProcess.Result> RunAsync(
+        string fileName, IEnumerable<string> args, string workingDirectory, TimeSpan timeout, IDictionary<string, string?>? environment = null) =>
+        ChildProcess.RunAsync(fileName, args, workingDirectory, timeout, environment);
 }
 
 /// <summary>Locates files of the repository from a test's output folder.</summary>

@@ -52,22 +52,8 @@ internal sealed class LifetimeHost : IAsyncDisposable
         {
             ["Kestrel:Endpoints:Management:Url"] = "http://127.0.0.1:0",
             ["Kestrel:Endpoints:Management:Protocols"] = "Http1",
-            ["Serilog:MinimumLevel:Default"] = "Warning",
         };
-        var service = await RunningService.StartAsync(
-            Transport.Kestrel,
-            all,
-            builder =>
-            {
-                configure?.Invoke(builder);
-                builder.AddServiceDefaults();
-                builder.AddInventory();
-            },
-            async app =>
-            {
-                app.MapDefaultEndpoints();
-                await app.MapInventoryAsync();
-            });
+        var service = await RetailServices.StartInventoryAsync(new() { Settings = all, Prepare = configure });
         return new LifetimeHost(service);
     }
 
@@ -99,17 +85,6 @@ internal sealed class LifetimeHost : IAsyncDisposable
     {
         Http.Dispose();
         await Service.DisposeAsync();
-    }
-
-    /// <summary>Polls <paramref name="condition"/> until it holds, failing after 30 s.</summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}.");
-            await Task.Delay(20, Ct);
-        }
     }
 
     /// <summary>Reads Watch responses until one has <paramref name="status"/>; fails if the stream ends first.</summary>

@@ -27,7 +27,7 @@ public class ShutdownTests
         await hold.Entered.WaitAsync(LifetimeHost.Ct);
 
         var stopping = host.Service.App.StopAsync(LifetimeHost.Ct);
-        await LifetimeHost.EventuallyAsync(host.RefusesConnectionsAsync, "Kestrel to stop accepting connections");
+        await Eventually.HoldsAsync(host.RefusesConnectionsAsync, "Kestrel to stop accepting connections", TimeSpan.FromSeconds(30));
         hold.Release();
         var item = await inFlight;
         await stopping;

@@ -1,9 +1,8 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
 using Contoso.Retail.Contracts.Auth;
+using Contoso.Retail.TestSupport;
 
 namespace Contoso.Retail.Reliability.Tests.Infrastructure;
 
@@ -13,10 +12,9 @@ namespace Contoso.Retail.Reliability.Tests.Infrastructure;
 /// </summary>
 public sealed class ServiceProcess : IAsyncDisposable
 {
-    private readonly Process _process;
-    private readonly ConcurrentQueue<string> _output = new();
+    private readonly ChildProcess _process;
 
-    private ServiceProcess(Process process, Uri address)
+    private ServiceProcess(ChildProcess process, Uri address)
     {
         _process = process;
         Address = address;
@@ -24,7 +22,7 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public Uri Address { get; }
 
-    public string Output => string.Join('\n', _output);
+    public string Output => _process.Output;
 
     /// <summary>A loopback port nothing listens on right now.</summary>
     public static int FreePort()
@@ -38,14 +36,6 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <param name="settings">Configuration, passed as environment variables (":" becomes "__").</param>
     public static ServiceProcess Start(string assembly, int grpcPort, IDictionary<string, string?> settings)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, assembly + ".dll"));
         var all = new Dictionary<string, string?>(settings)
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Test",
@@ -56,46 +46,16 @@ public sealed class ServiceProcess : IAsyncDisposable
             ["Kestrel:Endpoints:Management:Protocols"] = "Http1",
             ["Serilog:MinimumLevel:Default"] = "Warning",
         };
-        foreach (var (key, value) in all)
-        {
-            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
-        }
-
-        var process = new Process { StartInfo = start };
-        var service = new ServiceProcess(process, new Uri($"http://127.0.0.1:{grpcPort}"));
-        process.OutputDataReceived += (_, e) => service.Collect(e.Data);
-        process.ErrorDataReceived += (_, e) => service.Collect(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return service;
+        var environment = all.ToDictionary(setting => setting.Key.Replace(":", "__", StringComparison.Ordinal), setting => setting.Value);
+        var process = ChildProcess.Start(
+            ChildProcess.DotnetHost, [Path.Combine(AppContext.BaseDirectory, assembly + ".dll")], AppContext.BaseDirectory, environment, maxLines: 2000);
+        return new ServiceProcess(process, new Uri($"http://127.0.0.1:{grpcPort}"));
     }
 
     /// <summary>SIGKILL: the process gets no chance to flush, drain or say goodbye.</summary>
-    public async Task KillAsync()
-    {
-        _process.Kill(entireProcessTree: false);
-        await _process.WaitForExitAsync(TestContext.Current.CancellationToken);
-    }
+    public Task KillAsync() => _process.KillAsync();
 
     public bool HasExited => _process.HasExited;
 
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync(CancellationToken.None);
-        }
-
-        _process.Dispose();
-    }
-
-    private void Collect(string? line)
-    {
-        if (line is not null && _output.Count < 2000)
-        {
-            _output.Enqueue(line);
-        }
-    }
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 }

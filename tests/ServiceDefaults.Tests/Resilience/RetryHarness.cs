@@ -63,7 +63,7 @@ public sealed class RetryHarness : IAsyncDisposable
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Test", DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Services:Inventory"] = server.Address.ToString(),
+            [RetailServices.InventoryAddressKey] = server.Address.ToString(),
             ["Auth:DevSigningKey"] = DevTokens.DevelopmentKey,
             // Roomy, so a cold first call on a busy machine does not run out of time.
             ["GrpcClients:DefaultDeadline"] = "00:00:30",

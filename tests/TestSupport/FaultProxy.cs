@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Contoso.Retail.Reliability.Tests.Infrastructure;
+namespace Contoso.Retail.TestSupport;
 
 /// <summary>What the link through a <see cref="FaultProxy"/> does to traffic right now.</summary>
 public enum Fault
@@ -29,7 +29,8 @@ public enum Fault
 
 /// <summary>
 /// A TCP proxy on a free loopback port in front of one target, injecting <see cref="Fault"/>s: resets, delays,
-/// replies dropped mid-stream, blackholes, refusal. Faults can be set by hand or run on a schedule.
+/// replies dropped mid-stream, blackholes, refusal. Faults can be set by hand, run on a schedule, or fire when the
+/// bytes sent upstream pass given thresholds (<see cref="CutAfterUpstreamBytes"/>).
 /// </summary>
 public sealed class FaultProxy : IAsyncDisposable
 {
@@ -46,6 +47,9 @@ public sealed class FaultProxy : IAsyncDisposable
     private long _droppedReplies;
     private long _delayedChunks;
     private long _heldChunks;
+    private long _upstreamBytes;
+    private Queue<long> _cutAt = new();
+    private int _cuts;
 
     private FaultProxy(IPEndPoint target, int port)
     {
@@ -79,6 +83,9 @@ public sealed class FaultProxy : IAsyncDisposable
         }
     }
 
+    /// <summary>How many times <see cref="CutAfterUpstreamBytes"/> reset every connection.</summary>
+    public int Cuts => Volatile.Read(ref _cuts);
+
     /// <summary>What the proxy did so far, for the figures.</summary>
     public ProxyCounters Counters => new(
         Interlocked.Read(ref _connections), Interlocked.Read(ref _resets), Interlocked.Read(ref _droppedReplies),
@@ -105,6 +112,18 @@ public sealed class FaultProxy : IAsyncDisposable
             {
                 Interlocked.Increment(ref _resets);
             }
+        }
+    }
+
+    /// <summary>
+    /// Resets every open connection once the bytes sent upstream (in all, since the proxy started) pass each
+    /// threshold, so a long stream is cut mid-flight at a known point, not after a sleep. New connections pass as before.
+    /// </summary>
+    public void CutAfterUpstreamBytes(params long[] thresholds)
+    {
+        lock (_listenerLock)
+        {
+            _cutAt = new Queue<long>(thresholds.Order());
         }
     }
 
@@ -274,11 +293,35 @@ public sealed class FaultProxy : IAsyncDisposable
                 }
 
                 await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, _stop.Token);
+                if (!toClient && PassedCutThreshold(read))
+                {
+                    ResetAll();
+                }
             }
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
         {
             link.Abort();
+        }
+    }
+
+    private bool PassedCutThreshold(int bytes)
+    {
+        var total = Interlocked.Add(ref _upstreamBytes, bytes);
+        lock (_listenerLock)
+        {
+            if (_cutAt.Count == 0 || total < _cutAt.Peek())
+            {
+                return false;
+            }
+
+            while (_cutAt.Count > 0 && total >= _cutAt.Peek())
+            {
+                _cutAt.Dequeue();
+            }
+
+            Interlocked.Increment(ref _cuts);
+            return true;
         }
     }
 

@@ -1,21 +1,11 @@
-using System.Diagnostics;
-
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Contracts.Orders.V1;
-using Contoso.Retail.Inventory;
 using Contoso.Retail.Inventory.Data;
-using Contoso.Retail.Orders;
 using Contoso.Retail.Orders.Data;
-using Contoso.Retail.ServiceDefaults;
-//#if (IncludeTelemetry)
-using Contoso.Retail.TelemetryIngest;
-//#endif
 using Contoso.Retail.TestSupport;
 
-using Grpc.AspNetCore.Server;
 using Grpc.Core.Interceptors;
 
-using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -24,59 +14,32 @@ using ReservationState = Contoso.Retail.Inventory.Model.ReservationState;
 
 namespace Contoso.Retail.Reliability.Tests.Infrastructure;
 
-/// <summary>The services started the way Program.cs starts them, on real Kestrel on loopback, quiet logs.</summary>
-internal static class RetailServices
+/// <summary>The services started by the shared harness on real Kestrel, with quiet logs and a management endpoint.</summary>
+internal static class QuietServices
 {
     public static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <param name="interceptor">A server interceptor added to Inventory's pipeline (e.g. to count calls), or null.</param>
     public static Task<RunningService> StartInventoryAsync(IDictionary<string, string?> settings, Interceptor? interceptor = null) =>
-        RunningService.StartAsync(
-            Transport.Kestrel,
-            Quiet(settings),
-            builder =>
+        RetailServices.StartInventoryAsync(new()
+        {
+            Settings = Quiet(settings),
+            Configure = builder =>
             {
-                builder.AddServiceDefaults().AddInventory();
                 if (interceptor is not null)
                 {
-                    builder.Services.AddSingleton(interceptor.GetType(), interceptor);
-                    builder.Services.Configure<GrpcServiceOptions>(options => options.Interceptors.Add(interceptor.GetType()));
+                    builder.AddServerInterceptor(interceptor);
                 }
             },
-            app =>
-            {
-                app.MapDefaultEndpoints();
-                return app.MapInventoryAsync();
-            });
+        });
 
-    /// <param name="inventory">Services:Inventory - an http URL, or a dns:/// or static:/// target.</param>
-    public static Task<RunningService> StartOrdersAsync(IDictionary<string, string?> settings, string inventory)
-    {
-        var all = Quiet(settings);
-        all["Services:Inventory"] = inventory;
-        all.TryAdd("Orders:ReconcileInterval", "01:00:00");
-        return RunningService.StartAsync(
-            Transport.Kestrel,
-            all,
-            builder => builder.AddServiceDefaults().AddOrders(),
-            app =>
-            {
-                app.MapDefaultEndpoints();
-                return app.MapOrdersAsync();
-            });
-    }
+    /// <param name="inventory">Inventory's address - an http URL, or a dns:/// or static:/// target.</param>
+    public static Task<RunningService> StartOrdersAsync(IDictionary<string, string?> settings, string inventory) =>
+        RetailServices.StartOrdersAsync(new() { Settings = Quiet(settings) }, inventory);
 
     //#if (IncludeTelemetry)
     public static Task<RunningService> StartTelemetryAsync(IDictionary<string, string?> settings) =>
-        RunningService.StartAsync(
-            Transport.Kestrel,
-            Quiet(settings),
-            builder => builder.AddServiceDefaults().AddTelemetryIngest(),
-            app =>
-            {
-                app.MapDefaultEndpoints();
-                return app.MapTelemetryIngestAsync();
-            });
+        RetailServices.StartTelemetryAsync(new() { Settings = Quiet(settings) });
 
     //#endif
     public static InventoryService.InventoryServiceClient InventoryClient(this RunningService service) => new(service.Channel);
@@ -91,18 +54,11 @@ internal static class RetailServices
         }
     }
 
-    /// <summary>Polls <paramref name="condition"/> until it holds; fails after <paramref name="timeout"/> naming <paramref name="what"/>.</summary>
-    public static async Task<TimeSpan> EventuallyAsync(Func<Task<bool>> condition, string what, TimeSpan timeout)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(watch.Elapsed < timeout, $"Timed out after {timeout} waiting for {what}.");
-            await Task.Delay(50, Ct);
-        }
+    /// <summary>A scenario's figures, published to TestResults/reliability/{scenario}.json under the repository root.</summary>
+    public static Figures FiguresOf(string scenario) => new(scenario, Repository.PathOf("TestResults", "reliability", scenario + ".json"));
 
-        return watch.Elapsed;
-    }
+    /// <summary>How often the reliability tests poll: their conditions read both databases.</summary>
+    public static TimeSpan PollInterval { get; } = TimeSpan.FromMilliseconds(50);
 
     private static Dictionary<string, string?> Quiet(IDictionary<string, string?> settings)
     {

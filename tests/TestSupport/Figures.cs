@@ -2,33 +2,39 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
 
-using Contoso.Retail.TestSupport;
-
 using Grpc.Core;
 
-namespace Contoso.Retail.Reliability.Tests.Infrastructure;
+using Xunit;
+
+namespace Contoso.Retail.TestSupport;
 
 /// <summary>
-/// The figures of one scenario run (calls, failures by status, duplicates, lost records, recovery times), written
-/// to the test output and to TestResults/reliability/{scenario}.json when the test ends, so docs/reliability.md
-/// quotes real runs.
+/// Figures of a test run (calls, failures by status, tallies, recovery times), written to the test output and to a
+/// JSON file, so docs/reliability.md quotes real runs: one scenario per file (reliability), or a file several
+/// tests add to (the security suite's).
 /// </summary>
 public sealed partial class Figures
 {
     private readonly ConcurrentDictionary<string, long> _counts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, object> _values = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SortedDictionary<string, SortedDictionary<string, int>>> _tallies = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+    private readonly string _file;
 
-    public Figures(string scenario)
+    /// <param name="file">The JSON file <see cref="Publish"/> writes.</param>
+    /// <param name="stamped">Start with when and on what machine the run was.</param>
+    public Figures(string scenario, string file, bool stamped = true)
     {
         Scenario = scenario;
-        _values["started"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
-        _values["machine"] = $"{Environment.ProcessorCount} cpu, {Environment.OSVersion}, .NET {Environment.Version}";
+        _file = file;
+        if (stamped)
+        {
+            _values["started"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
+            _values["machine"] = $"{Environment.ProcessorCount} cpu, {Environment.OSVersion}, .NET {Environment.Version}";
+        }
     }
 
     public string Scenario { get; }
-
-    /// <summary>Where every scenario's JSON goes: TestResults/reliability under the repository root.</summary>
-    public static string Folder => Repository.PathOf("TestResults", "reliability");
 
     public void Add(string name, long by = 1) => _counts.AddOrUpdate(name, by, (_, value) => value + by);
 
@@ -70,6 +76,39 @@ public sealed partial class Figures
             .Order(StringComparer.Ordinal),
     ];
 
+    /// <summary>Records <paramref name="figures"/> under <paramref name="name"/>, prints them and rewrites the file.</summary>
+    public void Record(string name, object figures)
+    {
+        _values[name] = figures;
+        TestContext.Current.TestOutputHelper?.WriteLine($"{name}: {JsonSerializer.Serialize(figures, JsonOptions)}");
+        Write();
+    }
+
+    /// <summary>Counts one <paramref name="outcome"/> of <paramref name="key"/> (e.g. the method) in table <paramref name="name"/> and rewrites the file.</summary>
+    public void Tally(string name, string key, string outcome)
+    {
+        lock (_gate)
+        {
+            if (!_tallies.TryGetValue(name, out var table))
+            {
+                _tallies[name] = table = new(StringComparer.Ordinal);
+                _values[name] = table;
+            }
+
+            if (!table.TryGetValue(key, out var counts))
+            {
+                table[key] = counts = new(StringComparer.Ordinal);
+            }
+
+            counts[outcome] = counts.GetValueOrDefault(outcome) + 1;
+            Write();
+        }
+    }
+
+    /// <summary>Counts by name, e.g. { "OK": 12, "InvalidArgument": 3 }.</summary>
+    public static SortedDictionary<string, int> ByStatus<T>(IEnumerable<T> outcomes, Func<T, string> name) =>
+        new(outcomes.GroupBy(name).ToDictionary(g => g.Key, g => g.Count()), StringComparer.Ordinal);
+
     public static string StatusName(StatusCode status) => status switch
     {
         StatusCode.DeadlineExceeded => "DEADLINE_EXCEEDED",
@@ -86,21 +125,29 @@ public sealed partial class Figures
     /// <summary>Writes the figures to the test output and the JSON file; call at the end of the scenario, pass or fail.</summary>
     public void Publish()
     {
-        var all = new SortedDictionary<string, object>(StringComparer.Ordinal);
-        foreach (var (key, value) in _counts)
-        {
-            all[key] = value;
-        }
+        TestContext.Current.TestOutputHelper?.WriteLine($"figures {Scenario}:\n{Write()}");
+    }
 
-        foreach (var (key, value) in _values)
+    private string Write()
+    {
+        lock (_gate)
         {
-            all[key] = value;
-        }
+            var all = new SortedDictionary<string, object>(StringComparer.Ordinal);
+            foreach (var (key, value) in _counts)
+            {
+                all[key] = value;
+            }
 
-        var json = JsonSerializer.Serialize(all, JsonOptions);
-        TestContext.Current.TestOutputHelper?.WriteLine($"figures {Scenario}:\n{json}");
-        Directory.CreateDirectory(Folder);
-        File.WriteAllText(Path.Combine(Folder, Scenario + ".json"), json);
+            foreach (var (key, value) in _values)
+            {
+                all[key] = value;
+            }
+
+            var json = JsonSerializer.Serialize(all, JsonOptions);
+            Directory.CreateDirectory(Path.GetDirectoryName(_file)!);
+            File.WriteAllText(_file, json);
+            return json;
+        }
     }
 
     [System.Text.RegularExpressions.GeneratedRegex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}")]
