@@ -1,0 +1,181 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+using Contoso.Retail.Contracts.Auth;
+using Contoso.Retail.Contracts.Inventory.V1;
+using Contoso.Retail.Contracts.Orders.V1;
+//#if (IncludeTelemetry)
+using Contoso.Retail.Contracts.Telemetry.V1;
+//#endif
+using Contoso.Retail.TestSupport;
+
+using Google.Protobuf.WellKnownTypes;
+
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+
+namespace Contoso.Retail.Deploy.Tests;
+
+/// <summary>
+/// What the images promise, checked without Docker: each service published as the Dockerfile publishes it (Release,
+/// ReadyToRun, no appsettings.Development.json) and started with compose's settings by bubblewrap as uid 1654, with
+/// every file read-only except /tmp, reaches SERVING and serves a call; its database is the only thing it wrote.
+/// </summary>
+[Trait("Category", "Long")]
+public sealed class ReadOnlyRootTests
+{
+    private static readonly TimeSpan StartBound = TimeSpan.FromSeconds(90);
+
+    public static TheoryData<string, string> Services => new()
+    {
+        { "Inventory", "Inventory" },
+        { "Orders", "Orders" },
+        //#if (IncludeTelemetry)
+        { "TelemetryIngest", "Telemetry" },
+        //#endif
+    };
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Theory]
+    [MemberData(nameof(Services))]
+    public async Task Published_service_serves_as_uid_1654_with_a_read_only_filesystem_writing_only_to_tmp(string project, string database)
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "bubblewrap is Linux only");
+        var bwrap = Tool.Require("bwrap", "Debian package bubblewrap");
+        var app = await PublishAsync(project);
+        var tmp = Directory.CreateTempSubdirectory("read-only-root-");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(tmp.FullName, (UnixFileMode)0x1FF); // rwxrwxrwx, like a tmpfs /tmp
+        }
+        var grpcPort = FreePort();
+        var environment = new Dictionary<string, string?>
+        {
+            // As docker-compose.yml and the Dockerfile's runtime stage set them (SQLite instead of PostgreSQL).
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["ASPNETCORE_HTTP_PORTS"] = "",
+            ["DOTNET_RUNNING_IN_CONTAINER"] = "true",
+            ["TMPDIR"] = "/tmp",
+            ["Auth__DevSigningKey"] = DevTokens.DevelopmentKey,
+            ["Database__Provider"] = "Sqlite",
+            [$"ConnectionStrings__{database}"] = $"Data Source=/tmp/{database}.db",
+            ["Services__Inventory"] = "http://127.0.0.1:9",
+            ["Kestrel__Endpoints__Grpc__Url"] = $"http://127.0.0.1:{grpcPort}",
+            ["Kestrel__Endpoints__Management__Url"] = $"http://127.0.0.1:{FreePort()}",
+        };
+        string[] sandbox =
+        [
+            "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--bind", tmp.FullName, "/tmp",
+            "--unshare-user", "--uid", "1654", "--gid", "1654", "--die-with-parent", "--chdir", app,
+            ChildProcess.DotnetHost, $"Contoso.Retail.{project}.dll",
+        ];
+
+        try
+        {
+            await using var service = ChildProcess.Start(bwrap, sandbox, app, environment, maxLines: 2_000);
+            var address = new Uri($"http://127.0.0.1:{grpcPort}");
+            var serving = await Eventually.WithinAsync(() => ServingAsync(address), StartBound);
+            Assert.True(serving, $"{project} did not report SERVING within {StartBound} (exited: {service.HasExited}):\n{service.Output}");
+
+            var token = DevTokens.Mint("read-only-root", ["inventory.read", "orders.read", "telemetry.read", Scopes.OrdersAdmin], TimeSpan.FromMinutes(5));
+            using var channel = BearerChannel.ForAddress(address, token);
+            await CallAsync(project, channel);
+
+            Assert.Equal([$"{database}.db"], Directory.EnumerateFiles(tmp.FullName).Select(Path.GetFileName).Where(f => f!.EndsWith(".db", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            tmp.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>One contract call the service answers on its own (Orders' read needs no Inventory).</summary>
+    private static async Task CallAsync(string project, GrpcChannel channel)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        switch (project)
+        {
+            case "Inventory":
+                await new InventoryService.InventoryServiceClient(channel).ListItemsAsync(new ListItemsRequest(), deadline: deadline, cancellationToken: Ct);
+                break;
+            case "Orders":
+                await new OrderService.OrderServiceClient(channel).ListOrdersAsync(
+                    new ListOrdersRequest { CustomerId = "read-only-root" }, deadline: deadline, cancellationToken: Ct);
+                break;
+            //#if (IncludeTelemetry)
+            case "TelemetryIngest":
+                using (var query = new TelemetryIngestService.TelemetryIngestServiceClient(channel).Query(
+                    new QueryRequest
+                    {
+                        DeviceId = "read-only-root",
+                        StartTime = Timestamp.FromDateTime(DateTime.UtcNow.AddHours(-1)),
+                        EndTime = Timestamp.FromDateTime(DateTime.UtcNow),
+                    },
+                    deadline: deadline,
+                    cancellationToken: Ct))
+                {
+                    while (await query.ResponseStream.MoveNext(Ct))
+                    {
+                    }
+                }
+
+                break;
+            //#endif
+            default:
+                throw new ArgumentOutOfRangeException(nameof(project), project, "No call for this service.");
+        }
+    }
+
+    /// <summary>A fresh channel per attempt: a channel backs off between reconnects and would hide when the port opens.</summary>
+    private static async Task<bool> ServingAsync(Uri address)
+    {
+        using var channel = GrpcChannel.ForAddress(address);
+        try
+        {
+            var reply = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: Ct);
+            return reply.Status == HealthCheckResponse.Types.ServingStatus.Serving;
+        }
+        catch (RpcException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>dotnet publish as the Dockerfile runs it; once per service and test run.</summary>
+    private static async Task<string> PublishAsync(string project)
+    {
+        var output = Path.Combine(AppContext.BaseDirectory, "published", project);
+        var architecture = RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant();
+        var publish = await ChildProcess.RunAsync(
+            ChildProcess.DotnetHost,
+            [
+                "publish", Repository.PathOf("src", project, $"{project}.csproj"), "-c", "Release", "-o", output,
+                "-p:UseAppHost=false", "-a", architecture, "--self-contained", "false", "-p:PublishReadyToRun=true",
+                "--disable-build-servers",
+            ],
+            Repository.Root,
+            TimeSpan.FromMinutes(10),
+            CleanDotnetEnvironment());
+        Assert.True(publish.ExitCode == 0, publish.Output);
+        File.Delete(Path.Combine(output, "appsettings.Development.json"));
+        return output;
+    }
+
+    /// <summary>`dotnet test`'s MSBuild and test-platform variables would leak into the publish (a user's shell has none).</summary>
+    private static Dictionary<string, string?> CleanDotnetEnvironment() =>
+        Environment.GetEnvironmentVariables().Keys.Cast<string>()
+            .Where(key => key.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)
+                || key.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase)
+                || key.StartsWith("TESTINGPLATFORM", StringComparison.OrdinalIgnoreCase))
+            .ToDictionary(key => key, string? (_) => null);
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
