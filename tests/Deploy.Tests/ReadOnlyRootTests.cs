@@ -70,6 +70,8 @@ public sealed class ReadOnlyRootTests
         string[] sandbox =
         [
             "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--bind", tmp.FullName, "/tmp",
+            // Again after /tmp: a checkout under /tmp (a CI clone) would otherwise be hidden by the new /tmp.
+            "--ro-bind", app, app,
             "--unshare-user", "--uid", "1654", "--gid", "1654", "--die-with-parent", "--chdir", app,
             ChildProcess.DotnetHost, $"Contoso.Retail.{project}.dll",
         ];
