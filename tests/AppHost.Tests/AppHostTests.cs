@@ -15,7 +15,36 @@ public sealed class AppHostTests
 {
     private static readonly TimeSpan StartBound = TimeSpan.FromMinutes(3);
 
+    private static readonly string[] Services =
+    [
+        "inventory",
+        "orders",
+        //#if (IncludeTelemetry)
+        "telemetry",
+        //#endif
+    ];
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>The model alone (nothing starts): quick enough to run without the Long tests.</summary>
+    [Fact]
+    public async Task Every_service_binds_its_own_ports_without_a_proxy_and_Orders_waits_for_Inventory()
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(Ct);
+        var projects = builder.Resources.OfType<ProjectResource>().ToDictionary(p => p.Name);
+
+        Assert.Equal(Services.Order(StringComparer.Ordinal), projects.Keys.Order(StringComparer.Ordinal));
+        foreach (var project in projects.Values)
+        {
+            var endpoints = project.Annotations.OfType<EndpointAnnotation>().ToList();
+            Assert.Contains(endpoints, e => e.Name == "Grpc");
+            Assert.Contains(endpoints, e => e.Name == "Management");
+            Assert.True(project.Annotations.OfType<ProxySupportAnnotation>().Any(a => !a.ProxyEnabled) || endpoints.All(e => !e.IsProxied),
+                $"{project.Name}'s endpoints go through DCP's proxy.");
+        }
+
+        Assert.Contains(projects["orders"].Annotations.OfType<WaitAnnotation>(), w => w.Resource.Name == "inventory");
+    }
 
     [Fact]
     [Trait("Category", "Long")]
@@ -72,15 +101,7 @@ public sealed class AppHostTests
         await using var app = await builder.BuildAsync(Ct);
         await app.StartAsync(Ct).WaitAsync(StartBound, Ct);
 
-        string[] services =
-        [
-            "inventory",
-            "orders",
-            //#if (IncludeTelemetry)
-            "telemetry",
-            //#endif
-        ];
-        foreach (var name in services)
+        foreach (var name in Services)
         {
             await app.ResourceNotifications.WaitForResourceHealthyAsync(name, Ct).WaitAsync(StartBound, Ct);
         }
