@@ -161,19 +161,11 @@ public sealed class ReadOnlyRootTests
             ],
             Repository.Root,
             TimeSpan.FromMinutes(10),
-            CleanDotnetEnvironment());
+            ChildProcess.UserShellEnvironment());
         Assert.True(publish.ExitCode == 0, publish.Output);
         File.Delete(Path.Combine(output, "appsettings.Development.json"));
         return output;
     }
-
-    /// <summary>`dotnet test`'s MSBuild and test-platform variables would leak into the publish (a user's shell has none).</summary>
-    private static Dictionary<string, string?> CleanDotnetEnvironment() =>
-        Environment.GetEnvironmentVariables().Keys.Cast<string>()
-            .Where(key => key.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)
-                || key.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase)
-                || key.StartsWith("TESTINGPLATFORM", StringComparison.OrdinalIgnoreCase))
-            .ToDictionary(key => key, string? (_) => null);
 
     private static int FreePort()
     {

@@ -19,19 +19,7 @@ public static class Dotnet
 
     public static async Task<Result> RunToolAsync(string fileName, string workingDirectory, TimeSpan timeout, params string[] args)
     {
-        // The test host runs under `dotnet test`, whose MSBuild and test-platform variables would leak into the
-        // child's builds (wrong SDK paths, nested test-host settings). A user's shell has none of them.
-        var environment = Environment.GetEnvironmentVariables().Keys.Cast<string>()
-            .Where(key => key.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)
-                || key.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase)
-                || key.StartsWith("TESTINGPLATFORM", StringComparison.OrdinalIgnoreCase)
-                || key.Equals("DOTNET_HOST_PATH", StringComparison.OrdinalIgnoreCase))
-            .ToDictionary(key => key, string? (_) => null);
-        environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        environment["DOTNET_NOLOGO"] = "1";
-        environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
-
-        var result = await ChildProcess.RunAsync(fileName, args, workingDirectory, timeout, environment);
+        var result = await ChildProcess.RunAsync(fileName, args, workingDirectory, timeout, ChildProcess.UserShellEnvironment());
         return new Result(result.Command, result.ExitCode, result.Output);
     }
 

@@ -48,6 +48,24 @@ public sealed class ChildProcess : IAsyncDisposable
     /// <summary>`dotnet` (the one running the tests when known), for a built .dll.</summary>
     public static string DotnetHost => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
 
+    /// <summary>
+    /// For a `dotnet` build or publish started from a test: `dotnet test`'s MSBuild and test-platform variables removed
+    /// (they would give the child wrong SDK paths and nested test-host settings; a user's shell has none of them).
+    /// </summary>
+    public static Dictionary<string, string?> UserShellEnvironment()
+    {
+        var environment = Environment.GetEnvironmentVariables().Keys.Cast<string>()
+            .Where(key => key.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)
+                || key.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase)
+                || key.StartsWith("TESTINGPLATFORM", StringComparison.OrdinalIgnoreCase)
+                || key.Equals("DOTNET_HOST_PATH", StringComparison.OrdinalIgnoreCase))
+            .ToDictionary(key => key, string? (_) => null);
+        environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        environment["DOTNET_NOLOGO"] = "1";
+        environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
+        return environment;
+    }
+
     /// <param name="environment">Variables to set; a null value removes the variable.</param>
     /// <param name="maxLines">Keep at most this many output lines (a chatty service would fill memory).</param>
     public static ChildProcess Start(
