@@ -121,6 +121,7 @@ start_inventory() {
   start "$name" "$SERVER_CPU" "$PUB/Inventory" env $(service_env) Database__Provider="$provider" \
     ConnectionStrings__Inventory="$conn" Inventory__SeedSampleData=true \
     Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$port" Kestrel__Endpoints__Management__Url="http://127.0.0.1:$mport" \
+    Kestrel__Endpoints__Web__Url="http://127.0.0.1:$(free_port)" \
     dotnet Contoso.Retail.Inventory.dll
   URLS[$name]=http://127.0.0.1:$port
   wait_serving "$name" "http://127.0.0.1:$port" "$t0"
@@ -135,6 +136,7 @@ start_orders() {
   start "$name" "$SERVER_CPU" "$PUB/Orders" env $(service_env) Database__Provider="$provider" \
     ConnectionStrings__Orders="$conn" Services__Inventory="$inventory" \
     Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$port" Kestrel__Endpoints__Management__Url="http://127.0.0.1:$mport" \
+    Kestrel__Endpoints__Web__Url="http://127.0.0.1:$(free_port)" \
     dotnet Contoso.Retail.Orders.dll
   URLS[$name]=http://127.0.0.1:$port
   wait_serving "$name" "http://127.0.0.1:$port" "$t0"
@@ -149,6 +151,7 @@ start_telemetry() {
   start "$name" "$SERVER_CPU" "$PUB/TelemetryIngest" env $(service_env) Database__Provider="$provider" \
     ConnectionStrings__Telemetry="$conn" \
     Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$port" Kestrel__Endpoints__Management__Url="http://127.0.0.1:$mport" \
+    Kestrel__Endpoints__Web__Url="http://127.0.0.1:$(free_port)" \
     dotnet Contoso.Retail.TelemetryIngest.dll
   URLS[$name]=http://127.0.0.1:$port
   wait_serving "$name" "http://127.0.0.1:$port" "$t0"
@@ -277,8 +280,10 @@ dotnet build "$GREETER" -c Release -nologo -v q -clp:ErrorsOnly -p:NoWarn=NU1603
 printf '\x00\x00\x00\x00\x07\x0a\x05world' >"$OUT/greeter.bin"
 if [[ $SKIP_PEERS != 1 ]]; then
   mkdir -p "$OUT/python-gen" bench/peers/cpp/build
-  protoc -I protos --python_out="$OUT/python-gen" --grpc_python_out="$OUT/python-gen" \
-    --plugin=protoc-gen-grpc_python="$(command -v grpc_python_plugin)" inventory/v1/inventory.proto options/v1/options.proto
+  GOOGLEAPIS=$(protos/googleapis-path)
+  protoc -I protos -I "$GOOGLEAPIS" --python_out="$OUT/python-gen" --grpc_python_out="$OUT/python-gen" \
+    --plugin=protoc-gen-grpc_python="$(command -v grpc_python_plugin)" inventory/v1/inventory.proto options/v1/options.proto \
+    google/api/annotations.proto google/api/http.proto
   (cd bench/peers/cpp/build && cmake .. -DCMAKE_BUILD_TYPE=Release >/dev/null && make -j2 --no-print-directory 2>&1 | grep -Ev '^\[' || true)
   [[ -x bench/peers/cpp/build/inventory_peer ]] || { echo "C++ peer did not build"; exit 1; }
 fi

@@ -28,8 +28,8 @@ public static class DevHostCommandLine
           --DevHost:<key>=<v>    Any DevHost setting, e.g. --DevHost:Orders:Management=http://127.0.0.1:6112
           -h, --help             Show this help.
 
-        Each service prints "ready <service> <gRPC URL>" once it serves, then "web page <URL>" for the
-        browser client (built with: npm --prefix clients/web ci && npm --prefix clients/web run build).
+        Each service prints "ready <service> <gRPC URL>" once it serves, then "rest <service> <URL>" (its
+        REST/JSON routes and /openapi/v1.json), then "web page <URL>" for the browser client (built with: npm --prefix clients/web ci && npm --prefix clients/web run build).
         Ctrl+C stops them all.
         """;
 

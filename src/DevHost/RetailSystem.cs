@@ -1,3 +1,5 @@
+using Contoso.Retail.ServiceDefaults;
+
 using Microsoft.Data.Sqlite;
 
 namespace Contoso.Retail.DevHost;
@@ -37,6 +39,12 @@ public sealed class RetailSystem(DevHostSettings settings, TextWriter output) : 
         //#if (IncludeTelemetry)
         await AddAsync(ServiceHost.StartTelemetryAsync(settings, pageOrigin, cancellationToken));
         //#endif
+        foreach (var service in _services.Where(s => s.App.Services.GetRequiredService<RestSettings>().Enabled))
+        {
+            // REST/JSON (the protos' google.api.http routes) shares the HTTP/1.1 endpoint with gRPC-Web.
+            await output.WriteLineAsync($"rest {service.Name} {service.WebAddress.ToString().TrimEnd('/')}");
+        }
+
         if (_page is not null)
         {
             // Not a "ready" line: those name the services.

@@ -28,6 +28,7 @@ public static class Extensions
         app.UseDefaultGrpcWeb();
         app.MapDefaultHealthEndpoints();
         app.MapDefaultGrpcEndpoints();
+        app.MapDefaultRestEndpoints();
         app.MapDefaultTelemetryEndpoints();
         return app;
     }

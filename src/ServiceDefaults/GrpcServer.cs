@@ -21,7 +21,7 @@ public static class GrpcServer
 
         // Stateless, so one instance serves every call; an interceptor type not registered in DI is built per call.
         builder.Services.TryAddSingleton<ExceptionInterceptor>();
-        builder.Services.AddGrpc(options =>
+        var grpc = builder.Services.AddGrpc(options =>
         {
             // Outermost first: log/trace every call, then authenticate, then turn exceptions into statuses.
             options.Interceptors.Add<CallLoggingInterceptor>();
@@ -31,6 +31,7 @@ public static class GrpcServer
             options.MaxSendMessageSize = maxMessageSize;
             options.EnableDetailedErrors = builder.Environment.IsDevelopment();
         });
+        Rest.AddDefaultRest(builder, grpc);
         UnparseableRequests.Register(builder.Services);
 
         if (builder.Environment.IsDevelopment())

@@ -65,6 +65,7 @@ public class ProtoRulesTests
     //#if (IncludeTelemetry)
     [InlineData("telemetry.v1.TelemetryIngestService.Ingest", MethodOptions.Types.IdempotencyLevel.IdempotencyUnknown)]
     [InlineData("telemetry.v1.TelemetryIngestService.StreamIngest", MethodOptions.Types.IdempotencyLevel.IdempotencyUnknown)]
+    [InlineData("telemetry.v1.TelemetryIngestService.IngestBatch", MethodOptions.Types.IdempotencyLevel.Idempotent)]
     [InlineData("telemetry.v1.TelemetryIngestService.Query", MethodOptions.Types.IdempotencyLevel.NoSideEffects)]
     //#endif
     public void Method_declares_its_idempotency(string fullName, MethodOptions.Types.IdempotencyLevel expected)

@@ -29,6 +29,12 @@ public sealed partial class DevHostProcess : IAsyncDisposable
         .Where(match => match.Success)
         .ToDictionary(match => match.Groups["service"].Value, match => new Uri(match.Groups["url"].Value));
 
+    /// <summary>The "rest &lt;service&gt; &lt;url&gt;" lines so far (REST/JSON and the OpenAPI document), by service name.</summary>
+    public IReadOnlyDictionary<string, Uri> Rest => Lines
+        .Select(line => RestLine().Match(line))
+        .Where(match => match.Success)
+        .ToDictionary(match => match.Groups["service"].Value, match => new Uri(match.Groups["url"].Value));
+
     // DevHost's content root is its working directory; its appsettings.json is copied here too.
     public static DevHostProcess Start(params string[] args) => new(ChildProcess.Start(
         ChildProcess.DotnetHost, [Path.Combine(AppContext.BaseDirectory, "Contoso.Retail.DevHost.dll"), .. args], AppContext.BaseDirectory));
@@ -43,4 +49,7 @@ public sealed partial class DevHostProcess : IAsyncDisposable
 
     [GeneratedRegex(@"^ready (?<service>\S+) (?<url>http://\S+)$")]
     private static partial Regex ReadyLine();
+
+    [GeneratedRegex(@"^rest (?<service>\S+) (?<url>http://\S+)$")]
+    private static partial Regex RestLine();
 }

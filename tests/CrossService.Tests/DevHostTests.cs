@@ -53,12 +53,13 @@ public sealed class DevHostTests
         {
             await using var devHost = DevHostProcess.Start("--data-dir", dataDir.FullName, "--free-ports");
             await Eventually.HoldsAsync(
-                () => Task.FromResult(devHost.HasExited ? throw new InvalidOperationException($"DevHost exited early:\n{devHost.Output}") : devHost.Ready.Count == Services.Length),
-                "every service to be ready",
+                () => Task.FromResult(devHost.HasExited ? throw new InvalidOperationException($"DevHost exited early:\n{devHost.Output}") : devHost.Rest.Count == Services.Length),
+                "every service to be ready and its REST endpoint printed",
                 Generous,
                 TimeSpan.FromMilliseconds(50));
 
             await AssertServingAsync(devHost.Ready);
+            await AssertRestAsync(devHost);
             await devHost.SendSigtermAsync();
             var exitCode = await devHost.WaitForExitAsync(Generous);
 
@@ -86,6 +87,24 @@ public sealed class DevHostTests
     }
 
     /// <summary>Each printed address answers its own service (with sample data in Inventory) and reports SERVING.</summary>
+    /// <summary>Each "rest" line names a live REST/JSON endpoint: its OpenAPI document, and a route with a development token.</summary>
+    private static async Task AssertRestAsync(DevHostProcess devHost)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        Assert.Equal(Services, devHost.Lines.Where(l => l.StartsWith("rest ", StringComparison.Ordinal)).Select(l => l.Split(' ')[1]));
+        foreach (var (service, url) in devHost.Rest)
+        {
+            using var http = new HttpClient { BaseAddress = url };
+            using var document = await http.GetAsync("/openapi/v1.json", ct);
+            Assert.True(document.IsSuccessStatusCode, $"{service}: {(int)document.StatusCode} for {url}openapi/v1.json");
+        }
+
+        using var inventory = new HttpClient { BaseAddress = devHost.Rest["inventory"] };
+        inventory.DefaultRequestHeaders.Authorization = new("Bearer", DevTokens.Mint("devhost-test", ["inventory.read"], TimeSpan.FromMinutes(10)));
+        var item = await inventory.GetStringAsync("/v1/items/DK-006", ct);
+        Assert.Contains("\"sku\":\"DK-006\"", item, StringComparison.Ordinal);
+    }
+
     private static async Task AssertServingAsync(IReadOnlyDictionary<string, Uri> ready)
     {
         var ct = TestContext.Current.CancellationToken;

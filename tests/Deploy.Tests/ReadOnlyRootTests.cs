@@ -66,6 +66,7 @@ public sealed class ReadOnlyRootTests
             ["Services__Inventory"] = "http://127.0.0.1:9",
             ["Kestrel__Endpoints__Grpc__Url"] = $"http://127.0.0.1:{grpcPort}",
             ["Kestrel__Endpoints__Management__Url"] = $"http://127.0.0.1:{FreePort()}",
+            ["Kestrel__Endpoints__Web__Url"] = $"http://127.0.0.1:{FreePort()}",
         };
         string[] sandbox =
         [

@@ -73,6 +73,9 @@ public static class MethodSamples
         ["/telemetry.v1.TelemetryIngestService/StreamIngest"] = new(
             [new StreamIngestRequest { BatchId = "fuzz-1", Points = { Point("dev-fuzz", 3) } }, new StreamIngestRequest { BatchId = "fuzz-2", Points = { Point("dev-fuzz", 4) } }],
             [new StreamIngestRequest { BatchId = "", Points = { Point("dev-fuzz", 5) } }], "batch_id", Listing),
+        ["/telemetry.v1.TelemetryIngestService/IngestBatch"] = new(
+            [new IngestBatchRequest { BatchId = "fuzz-batch-1", Points = { Point("dev-fuzz", 6), Point("dev-fuzz", 7) } }],
+            [new IngestBatchRequest { BatchId = "fuzz-batch-2" }], "points", Listing),
         ["/telemetry.v1.TelemetryIngestService/Query"] = new(
             [new QueryRequest { DeviceId = "dev-fuzz", StartTime = Timestamp.FromDateTime(T0), EndTime = Timestamp.FromDateTime(T0.AddHours(1)), Limit = 10 }],
             [new QueryRequest { StartTime = Timestamp.FromDateTime(T0), EndTime = Timestamp.FromDateTime(T0.AddHours(1)) }], "device_id", Listing),

@@ -22,7 +22,7 @@ public enum Transport
     /// <summary>ASP.NET Core TestServer: the whole pipeline, no sockets.</summary>
     InMemory,
 
-    /// <summary>Real Kestrel on a free loopback port, HTTP/2 cleartext.</summary>
+    /// <summary>Real Kestrel on free loopback ports: HTTP/2 cleartext for gRPC, HTTP/1.1 for REST/JSON and gRPC-Web.</summary>
     Kestrel,
 }
 
@@ -30,12 +30,15 @@ public enum Transport
 public sealed class RunningService : IAsyncDisposable
 {
     private readonly Func<GrpcChannelOptions> _channelOptions;
+    private readonly Func<HttpClient> _httpClient;
 
-    private RunningService(WebApplication app, Uri address, Func<GrpcChannelOptions> channelOptions)
+    private RunningService(WebApplication app, Uri address, Uri webAddress, Func<GrpcChannelOptions> channelOptions, Func<HttpClient> httpClient)
     {
         App = app;
         Address = address;
+        WebAddress = webAddress;
         _channelOptions = channelOptions;
+        _httpClient = httpClient;
         Token = app.Services.GetService<AuthOptions>() is { DevSigningKey: not null } ? MintToken([.. ContractMethods.AllScopes(), Scopes.OrdersAdmin]) : null;
         Channel = CreateChannel(Token);
     }
@@ -43,6 +46,9 @@ public sealed class RunningService : IAsyncDisposable
     public WebApplication App { get; }
 
     public Uri Address { get; }
+
+    /// <summary>The HTTP/1.1 endpoint (REST/JSON, gRPC-Web); the same as <see cref="Address"/> in memory.</summary>
+    public Uri WebAddress { get; }
 
     /// <summary>A channel whose calls carry <see cref="Token"/>: every scope any contract method requires, and orders.admin (any customer's orders).</summary>
     public GrpcChannel Channel { get; }
@@ -82,7 +88,10 @@ public sealed class RunningService : IAsyncDisposable
         else
         {
             builder.WebHost.ConfigureKestrel(kestrel =>
-                kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+            {
+                kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2);
+                kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http1);
+            });
         }
 
         configure(builder);
@@ -93,11 +102,25 @@ public sealed class RunningService : IAsyncDisposable
         if (transport == Transport.InMemory)
         {
             var server = app.GetTestServer();
-            return new RunningService(app, server.BaseAddress, () => new GrpcChannelOptions { HttpHandler = server.CreateHandler() });
+            return new RunningService(app, server.BaseAddress, server.BaseAddress,
+                () => new GrpcChannelOptions { HttpHandler = server.CreateHandler() }, server.CreateClient);
         }
 
-        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        return new RunningService(app, address, () => new GrpcChannelOptions());
+        // Kestrel binds in the order the endpoints were listed: the HTTP/2 one first.
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a)).ToList();
+        return new RunningService(app, addresses[0], addresses[1], () => new GrpcChannelOptions(), () => new HttpClient { BaseAddress = addresses[1] });
+    }
+
+    /// <summary>A new HTTP client for the REST/JSON routes (the caller disposes it), with <paramref name="token"/> as its bearer when given.</summary>
+    public HttpClient CreateHttpClient(string? token)
+    {
+        var client = _httpClient();
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
     }
 
     /// <summary>A new channel to the service (the caller disposes it) carrying <paramref name="token"/>, or no credentials at all when null.</summary>

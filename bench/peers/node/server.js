@@ -1,13 +1,15 @@
 // GetItem on the inventory.v1 contract with @grpc/grpc-js, for bench/run.sh.
 // Serves the Inventory sample items from memory (like every peer server; see docs/benchmarks.md on data access).
-// usage: node server.js PORT PROTOS_DIR
+// usage: node server.js PORT PROTOS_DIR (google/api/annotations.proto: GOOGLEAPIS_PROTOS, else PROTOS_DIR/googleapis-path)
 'use strict';
+const { execFileSync } = require('node:child_process');
+const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 
 const [port, protos] = [process.argv[2], process.argv[3]];
 const definition = protoLoader.loadSync('inventory/v1/inventory.proto', {
-  includeDirs: [protos],
+  includeDirs: [protos, process.env.GOOGLEAPIS_PROTOS ?? execFileSync(path.join(protos, 'googleapis-path'), { encoding: 'utf8' }).trim()],
   keepCase: true,
   longs: String,
   enums: String,

@@ -1,5 +1,6 @@
 // Node client for the retail services: @grpc/grpc-js, with the contracts loaded from protos/ when the module
 // loads (@grpc/proto-loader), so a contract change is picked up - or breaks - on the next run, no codegen step.
+import { execFileSync } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -26,6 +27,9 @@ const CALL_TIMEOUT_MS = 10_000;
 /** The contracts folder: RETAIL_PROTOS, else protos/ at the repository root. */
 export const PROTOS = resolve(process.env.RETAIL_PROTOS ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'protos'));
 
+/** Where google/api/annotations.proto (the HTTP rules) is: GOOGLEAPIS_PROTOS, else what protos/googleapis-path finds. */
+export const GOOGLEAPIS = process.env.GOOGLEAPIS_PROTOS ?? execFileSync(join(PROTOS, 'googleapis-path'), { encoding: 'utf8' }).trim();
+
 function protoFiles(dir) {
   return readdirSync(dir, { recursive: true })
     .filter((f) => f.endsWith('.proto'))
@@ -35,7 +39,7 @@ function protoFiles(dir) {
 
 /** Every service, message and method option of protos/, as proto-loader describes them. */
 export const definition = protoLoader.loadSync(protoFiles(PROTOS), {
-  includeDirs: [PROTOS],
+  includeDirs: [PROTOS, GOOGLEAPIS],
   longs: Number,
   enums: String,
   defaults: true,

@@ -19,7 +19,9 @@ public sealed class AuthInterceptor(BearerTokenValidator validator) : Intercepto
     private const string BearerPrefix = "Bearer ";
 
     // RFC 6750: tells a client what kind of credential the server wants, without saying what was wrong with one.
-    private static readonly Metadata Challenge = new() { { "www-authenticate", "Bearer error=\"invalid_token\"" } };
+    private const string ChallengeValue = "Bearer error=\"invalid_token\"";
+
+    private static readonly Metadata Challenge = new() { { "www-authenticate", ChallengeValue } };
 
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -67,13 +69,11 @@ public sealed class AuthInterceptor(BearerTokenValidator validator) : Intercepto
         var header = ServerCallHeaders.Get(context, Header);
         if (header is null || !header.StartsWith(BearerPrefix, StringComparison.OrdinalIgnoreCase) || header.Length == BearerPrefix.Length)
         {
-            throw new RpcException(new Status(StatusCode.Unauthenticated, "A bearer token is required (metadata 'authorization: Bearer <token>')."), Challenge);
+            throw Unauthenticated(context, "A bearer token is required (metadata 'authorization: Bearer <token>').");
         }
 
         var caller = await validator.ValidateAsync(header.AsSpan(BearerPrefix.Length).Trim())
-            ?? throw new RpcException(
-                new Status(StatusCode.Unauthenticated, "The bearer token is not valid (expired, not yet valid, or not issued for this service)."),
-                Challenge);
+            ?? throw Unauthenticated(context, "The bearer token is not valid (expired, not yet valid, or not issued for this service).");
 
         var scope = ContractMethods.RequiredScope(context.Method)
             ?? throw new RpcException(new Status(StatusCode.PermissionDenied, $"{context.Method} declares no required scope, so nobody may call it."));
@@ -84,5 +84,17 @@ public sealed class AuthInterceptor(BearerTokenValidator validator) : Intercepto
 
         context.SetCaller(caller);
         context.GetHttpContext().User = caller.Principal;
+    }
+
+    private static RpcException Unauthenticated(ServerCallContext context, string message)
+    {
+        // A REST call (JSON transcoding) gets a 401 without trailers; HTTP wants the challenge on it as a header.
+        if (ServerCallHeaders.HttpContextOf(context) is { } http
+            && !(http.Request.ContentType ?? "").StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase))
+        {
+            http.Response.Headers.WWWAuthenticate = ChallengeValue;
+        }
+
+        return new RpcException(new Status(StatusCode.Unauthenticated, message), Challenge);
     }
 }

@@ -22,7 +22,7 @@ internal static class ServerCallHeaders
         return context.RequestHeaders.GetValue(name);
     }
 
-    private static HttpContext? HttpContextOf(ServerCallContext context)
+    public static HttpContext? HttpContextOf(ServerCallContext context)
     {
         try
         {

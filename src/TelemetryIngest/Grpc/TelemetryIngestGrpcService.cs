@@ -71,6 +71,14 @@ public sealed class TelemetryIngestGrpcService(
         }
     }
 
+    public override async Task<IngestBatchResponse> IngestBatch(IngestBatchRequest request, ServerCallContext context)
+    {
+        TelemetryValidation.ValidateBatch(request);
+        var points = request.Points.Select(TelemetryMapper.ToStored).ToList();
+        var stored = await batches.StoreAsync(request.BatchId, points, context.CancellationToken);
+        return new IngestBatchResponse { BatchId = request.BatchId, AcceptedPoints = stored.Points, Duplicate = stored.Duplicate };
+    }
+
     public override async Task Query(QueryRequest request, IServerStreamWriter<QueryResponse> responseStream, ServerCallContext context)
     {
         TelemetryValidation.ValidateQuery(request);

@@ -40,11 +40,23 @@ public static class TelemetryValidation
     public static void ValidateBatch(StreamIngestRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ValidateBatch(request.BatchId, request.Points);
+    }
+
+    /// <summary>IngestBatch (the REST form of one StreamIngest batch): the same rules.</summary>
+    public static void ValidateBatch(IngestBatchRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ValidateBatch(request.BatchId, request.Points);
+    }
+
+    private static void ValidateBatch(string batchId, RepeatedField<Point> points)
+    {
         var validator = new RequestValidator()
-            .RequireNotEmpty(request.BatchId, "batch_id", TelemetryDbContext.MaxBatchIdLength)
-            .Require(!HasNul(request.BatchId), "batch_id", NoNul)
-            .Require(request.Points.Count is > 0 and <= MaxPointsPerBatch, "points", $"must have 1 to {MaxPointsPerBatch} points");
-        AddPoints(validator, request.Points, "");
+            .RequireNotEmpty(batchId, "batch_id", TelemetryDbContext.MaxBatchIdLength)
+            .Require(!HasNul(batchId), "batch_id", NoNul)
+            .Require(points.Count is > 0 and <= MaxPointsPerBatch, "points", $"must have 1 to {MaxPointsPerBatch} points");
+        AddPoints(validator, points, "");
         validator.ThrowIfInvalid();
     }
 

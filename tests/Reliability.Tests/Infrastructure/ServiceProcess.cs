@@ -44,6 +44,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             ["Kestrel:Endpoints:Grpc:Protocols"] = "Http2",
             ["Kestrel:Endpoints:Management:Url"] = $"http://127.0.0.1:{FreePort()}",
             ["Kestrel:Endpoints:Management:Protocols"] = "Http1",
+            ["Kestrel:Endpoints:Web:Url"] = $"http://127.0.0.1:{FreePort()}",
             ["Serilog:MinimumLevel:Default"] = "Warning",
         };
         var environment = all.ToDictionary(setting => setting.Key.Replace(":", "__", StringComparison.Ordinal), setting => setting.Value);
