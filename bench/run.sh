@@ -280,7 +280,7 @@ dotnet build "$GREETER" -c Release -nologo -v q -clp:ErrorsOnly -p:NoWarn=NU1603
 printf '\x00\x00\x00\x00\x07\x0a\x05world' >"$OUT/greeter.bin"
 if [[ $SKIP_PEERS != 1 ]]; then
   mkdir -p "$OUT/python-gen" bench/peers/cpp/build
-  GOOGLEAPIS=$(protos/googleapis-path)
+  GOOGLEAPIS=$(bash protos/googleapis-path)
   protoc -I protos -I "$GOOGLEAPIS" --python_out="$OUT/python-gen" --grpc_python_out="$OUT/python-gen" \
     --plugin=protoc-gen-grpc_python="$(command -v grpc_python_plugin)" inventory/v1/inventory.proto options/v1/options.proto \
     google/api/annotations.proto google/api/http.proto

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # buf lint and buf breaking for protos/. buf takes no include path and protos/ imports google/api/annotations.proto
 # from a package (see googleapis-path), so both run on images that protoc builds with that path; google/ is not linted.
-#   protos/buf.sh lint
-#   protos/buf.sh breaking <git ref>      e.g. origin/main: no breaking change against that commit's protos/
-#   protos/buf.sh image <file>            the image alone (clients/web generates its code from it)
+#   bash protos/buf.sh lint
+#   bash protos/buf.sh breaking <git ref>      e.g. origin/main: no breaking change against that commit's protos/
+#   bash protos/buf.sh image <file>            the image alone (clients/web generates its code from it)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-googleapis=$("$here/googleapis-path")
+googleapis=$(bash "$here/googleapis-path")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -68,7 +68,8 @@ def main() -> int:
 
 def googleapis_path(protos: pathlib.Path) -> str | None:
     """The second include path, as protos/googleapis-path finds it (environment, NuGet or npm package)."""
-    result = subprocess.run([str(protos / "googleapis-path")], capture_output=True, text=True)
+    # Through bash: `dotnet new` does not keep the script's executable bit.
+    result = subprocess.run(["bash", str(protos / "googleapis-path")], capture_output=True, text=True)
     if result.returncode != 0:
         print(f"error: {result.stderr.strip()}", file=sys.stderr)
         return None

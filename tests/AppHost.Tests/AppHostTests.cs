@@ -39,6 +39,7 @@ public sealed class AppHostTests
             var endpoints = project.Annotations.OfType<EndpointAnnotation>().ToList();
             Assert.Contains(endpoints, e => e.Name == "Grpc");
             Assert.Contains(endpoints, e => e.Name == "Management");
+            Assert.Contains(endpoints, e => e.Name == "Web"); // REST/JSON and gRPC-Web
             Assert.True(project.Annotations.OfType<ProxySupportAnnotation>().Any(a => !a.ProxyEnabled) || endpoints.All(e => !e.IsProxied),
                 $"{project.Name}'s endpoints go through DCP's proxy.");
         }
@@ -109,7 +110,7 @@ public sealed class AppHostTests
         var token = DevTokens.Mint("apphost-test", ["orders.write", "orders.read"], TimeSpan.FromMinutes(10));
         using var channel = BearerChannel.ForAddress(app.GetEndpoint("orders", "Grpc"), token);
         var client = new OrderService.OrderServiceClient(channel);
-        return await client.PlaceOrderAsync(
+        var placed = await client.PlaceOrderAsync(
             new PlaceOrderRequest
             {
                 RequestId = Guid.NewGuid().ToString(),
@@ -118,5 +119,12 @@ public sealed class AppHostTests
             },
             deadline: DateTime.UtcNow.AddSeconds(30),
             cancellationToken: Ct);
+
+        // The same order over REST/JSON, on the Web endpoint the AppHost exposes.
+        using var http = new HttpClient { BaseAddress = app.GetEndpoint("orders", "Web") };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        var json = await http.GetStringAsync($"/v1/orders/{placed.Order.OrderId}", Ct);
+        Assert.Contains($"\"orderId\":\"{placed.Order.OrderId}\"", json, StringComparison.Ordinal);
+        return placed;
     }
 }

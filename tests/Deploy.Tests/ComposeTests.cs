@@ -41,7 +41,9 @@ public sealed class ComposeTests
 
         Assert.Equal($"http://+:{service.GrpcPort}", environment["Kestrel__Endpoints__Grpc__Url"]);
         Assert.Equal($"http://+:{service.ManagementPort}", environment["Kestrel__Endpoints__Management__Url"]);
-        Assert.Equal([(service.GrpcPort, service.GrpcPort), (service.ManagementPort, service.ManagementPort)], compose.Ports);
+        Assert.Equal($"http://+:{service.WebPort}", environment["Kestrel__Endpoints__Web__Url"]);
+        Assert.Equal(
+            [(service.GrpcPort, service.GrpcPort), (service.ManagementPort, service.ManagementPort), (service.WebPort, service.WebPort)], compose.Ports);
 
         // The health check runs inside the chiseled image (no shell): the probe the Dockerfile copies to /probe.
         Assert.Equal(["CMD", "dotnet", $"/probe/{typeof(Probe).Assembly.GetName().Name}.dll", $"grpc://127.0.0.1:{service.GrpcPort}"], compose.HealthCheck);

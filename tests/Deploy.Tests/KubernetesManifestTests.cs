@@ -62,6 +62,8 @@ public sealed partial class KubernetesManifestTests
             Assert.Equal(service.ManagementPort, UrlPort(environment, "Kestrel__Endpoints__Management__Url", service));
             Assert.Equal(service.GrpcPort, container.Ports.Single(p => p.Name == "grpc").ContainerPort);
             Assert.Equal(service.ManagementPort, container.Ports.Single(p => p.Name == "management").ContainerPort);
+            Assert.Equal(service.WebPort, UrlPort(environment, "Kestrel__Endpoints__Web__Url", service));
+            Assert.Equal(service.WebPort, container.Ports.Single(p => p.Name == "web").ContainerPort);
 
             Assert.Equal(service.GrpcPort, container.LivenessProbe?.Grpc?.Port);
             Assert.Equal("liveness", container.LivenessProbe!.Grpc.Service);

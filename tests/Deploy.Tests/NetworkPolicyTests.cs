@@ -77,14 +77,18 @@ public sealed class NetworkPolicyTests
 
     [Theory]
     [MemberData(nameof(Overlays))]
-    public async Task Public_services_accept_clients_on_their_grpc_port(string overlay)
+    public async Task Public_services_accept_clients_on_their_grpc_and_rest_ports_and_inventory_on_neither(string overlay)
     {
         var rendered = await Rendered.OverlayAsync(overlay);
 
         foreach (var service in DeployedService.All.Where(s => s != DeployedService.Inventory))
         {
             Assert.True(IngressAllowed(rendered, Outsider, Pod(rendered, service.Name), service.GrpcPort), $"{overlay}: clients cannot reach {service}");
+            Assert.True(IngressAllowed(rendered, Outsider, Pod(rendered, service.Name), service.WebPort), $"{overlay}: REST clients cannot reach {service}");
         }
+
+        var inventory = Pod(rendered, DeployedService.Inventory.Name);
+        Assert.False(IngressAllowed(rendered, Outsider, inventory, DeployedService.Inventory.WebPort), $"{overlay}: anyone may call Inventory over REST");
     }
 
     private static Peer Pod(Rendered rendered, string name) =>

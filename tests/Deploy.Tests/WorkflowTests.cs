@@ -53,9 +53,9 @@ public sealed class WorkflowTests
 
         Assert.Contains("dotnet test", Steps("build-test"), StringComparison.Ordinal);
         var buf = Steps("buf");
-        Assert.Contains("buf lint", buf, StringComparison.Ordinal);
-        Assert.Contains("buf breaking --against", buf, StringComparison.Ordinal);
-        Assert.Contains("branch=main", buf, StringComparison.Ordinal);
+        Assert.Contains("bash protos/buf.sh lint", buf, StringComparison.Ordinal);
+        Assert.Contains("bash protos/buf.sh breaking origin/main", buf, StringComparison.Ordinal);
+        Assert.Contains("dotnet restore src/Contracts", buf, StringComparison.Ordinal);
 
         // One image per Dockerfile target, under the names compose and the manifests use.
         var matrix = (YamlSequenceNode)jobs["images"]["strategy"]["matrix"]["service"];

@@ -9,7 +9,7 @@ const protoLoader = require('@grpc/proto-loader');
 
 const [port, protos] = [process.argv[2], process.argv[3]];
 const definition = protoLoader.loadSync('inventory/v1/inventory.proto', {
-  includeDirs: [protos, process.env.GOOGLEAPIS_PROTOS ?? execFileSync(path.join(protos, 'googleapis-path'), { encoding: 'utf8' }).trim()],
+  includeDirs: [protos, process.env.GOOGLEAPIS_PROTOS ?? execFileSync('bash', [path.join(protos, 'googleapis-path')], { encoding: 'utf8' }).trim()],
   keepCase: true,
   longs: String,
   enums: String,

@@ -28,7 +28,7 @@ const CALL_TIMEOUT_MS = 10_000;
 export const PROTOS = resolve(process.env.RETAIL_PROTOS ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'protos'));
 
 /** Where google/api/annotations.proto (the HTTP rules) is: GOOGLEAPIS_PROTOS, else what protos/googleapis-path finds. */
-export const GOOGLEAPIS = process.env.GOOGLEAPIS_PROTOS ?? execFileSync(join(PROTOS, 'googleapis-path'), { encoding: 'utf8' }).trim();
+export const GOOGLEAPIS = process.env.GOOGLEAPIS_PROTOS ?? execFileSync('bash', [join(PROTOS, 'googleapis-path')], { encoding: 'utf8' }).trim();
 
 function protoFiles(dir) {
   return readdirSync(dir, { recursive: true })

@@ -46,6 +46,9 @@ public sealed record DeployedService(string Name, string Project, string Databas
 
     public int ManagementPort => Settings.EndpointPort("Management");
 
+    /// <summary>HTTP/1.1: REST/JSON (transcoding) and gRPC-Web.</summary>
+    public int WebPort => Settings.EndpointPort("Web");
+
     public override string ToString() => Name;
 }
 
