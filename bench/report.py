@@ -175,6 +175,23 @@ else:
     w("Not measured.")
     w("")
 
+rest = [h2load(f"s0-rest-r{i}") for i in range(1, 10)]
+rest_pairs = [(g, r) for g, r in zip(getitem, rest) if g and r and "error" not in g and "error" not in r]
+w("**The same GetItem over REST/JSON** (`GET /v1/items/KB-001`, gRPC JSON transcoding on the same service, process and")
+w("core, right after each gRPC run above; h2load `--h1`, 64 connections x 1 request, since HTTP/1.1 cannot multiplex):")
+w("")
+if rest_pairs:
+    w("| repeat | gRPC req/s | REST/JSON req/s | REST / gRPC | REST mean ms | REST failed |")
+    w("|---|---:|---:|---:|---:|---:|")
+    for i, (g, r) in enumerate(rest_pairs, 1):
+        w(f"| {i} | {n(g['rps'])} | {n(r['rps'])} | {r['rps'] / g['rps']:.2f} | {n(r['mean_ms'], 2)} | {r['failed']} |")
+    w(f"| **median** | **{n(statistics.median(g['rps'] for g, _ in rest_pairs))}** | **{n(statistics.median(r['rps'] for _, r in rest_pairs))}** | "
+      f"**{statistics.median(r['rps'] / g['rps'] for g, r in rest_pairs):.2f}** | | |")
+    w("")
+else:
+    w("Not measured.")
+    w("")
+
 # ---------------------------------------------------------------- scenario 1
 bare, full = repeats("s1-bare"), repeats("s1-full")
 ratio_line = "Full pipeline / bare grpc-dotnet (GetItem, SQLite): not measured."

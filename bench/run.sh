@@ -50,6 +50,7 @@ log() { printf '\n== %s  [%ss]\n' "$*" "$(( $(date +%s) - SCRIPT_START ))"; }
 # ---------------------------------------------------------------- processes
 declare -A PIDS=()
 declare -A URLS=()   # gRPC address of each server by name
+declare -A WEB=()    # HTTP/1.1 (REST/JSON) address of each real service by name
 
 # start NAME CPU DIR CMD...: runs CMD in DIR on core CPU, in its own process group, output to logs/NAME.log.
 start() {
@@ -113,17 +114,18 @@ PUB=$OUT/publish   # the services, published as the Dockerfile does
 
 # start_inventory NAME PROVIDER: the real Inventory service (Program.cs, appsettings.json) on new ports.
 start_inventory() {
-  local name=$1 provider=$2 port mport conn t0
-  port=$(free_port); mport=$(free_port)
+  local name=$1 provider=$2 port mport wport conn t0
+  port=$(free_port); mport=$(free_port); wport=$(free_port)
   if [[ $provider == Sqlite ]]; then conn="Data Source=${3:-$OUT/db/$name.db}"; else conn="$PG;Database=bench_${name//-/_}"; fi
   t0=$(now_ms)
   # shellcheck disable=SC2046
   start "$name" "$SERVER_CPU" "$PUB/Inventory" env $(service_env) Database__Provider="$provider" \
     ConnectionStrings__Inventory="$conn" Inventory__SeedSampleData=true \
     Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$port" Kestrel__Endpoints__Management__Url="http://127.0.0.1:$mport" \
-    Kestrel__Endpoints__Web__Url="http://127.0.0.1:$(free_port)" \
+    Kestrel__Endpoints__Web__Url="http://127.0.0.1:$wport" \
     dotnet Contoso.Retail.Inventory.dll
   URLS[$name]=http://127.0.0.1:$port
+  WEB[$name]=http://127.0.0.1:$wport
   wait_serving "$name" "http://127.0.0.1:$port" "$t0"
 }
 
@@ -226,6 +228,18 @@ h2load_run() {
   fi
   timeout $((WARMUP + DURATION + 30)) taskset -c "$CLIENT_CPU" h2load -t 1 -c 32 -m 32 \
     --warm-up-time="$WARMUP" -D "$DURATION" "${headers[@]}" -d "$body" "$url$path" >"$OUT/results/$label.h2load" 2>&1 || true
+  grep -E '^finished in' "$OUT/results/$label.h2load" | sed "s/^/h2load $label: /" || echo "h2load $label failed"
+}
+
+# h2load_rest LABEL URL PATH AUTH: the same GetItem as REST/JSON over HTTP/1.1 (64 connections, one request in
+# flight each: HTTP/1.1 has no multiplexing), after checking one request answers 200 with the item.
+h2load_rest() {
+  local label=$1 url=$2 path=$3 auth=$4
+  if ! timeout 20 curl -sf -H "authorization: Bearer $auth" "$url$path" | grep -q '"sku"'; then
+    echo "h2load $label: a single request did not return the item; skipped"; echo "not-ok" >"$OUT/results/$label.h2load"; return 0
+  fi
+  timeout $((WARMUP + DURATION + 30)) taskset -c "$CLIENT_CPU" h2load --h1 -t 1 -c 64 -m 1 \
+    --warm-up-time="$WARMUP" -D "$DURATION" -H "authorization: Bearer $auth" "$url$path" >"$OUT/results/$label.h2load" 2>&1 || true
   grep -E '^finished in' "$OUT/results/$label.h2load" | sed "s/^/h2load $label: /" || echo "h2load $label failed"
 }
 
@@ -340,6 +354,7 @@ for r in $(seq 1 "$REPEATS"); do
       h2load_run "s0-greeter-r$r" "${URLS[greeter]}" /greet.Greeter/SayHello "$OUT/greeter.bin"
     else
       h2load_run "s0-getitem-r$r" "${URLS[inventory-s0]}" /inventory.v1.InventoryService/GetItem "$GRPC_BODY" "$TOKEN"
+      h2load_rest "s0-rest-r$r" "${WEB[inventory-s0]}" /v1/items/KB-001 "$TOKEN"
     fi
   done
 done

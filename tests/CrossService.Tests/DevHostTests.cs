@@ -99,6 +99,11 @@ public sealed class DevHostTests
             Assert.True(document.IsSuccessStatusCode, $"{service}: {(int)document.StatusCode} for {url}openapi/v1.json");
         }
 
+        // DevHost runs in Development, where each service also serves the Swagger UI page.
+        using var ui = new HttpClient { BaseAddress = devHost.Rest["orders"] };
+        using var page = await ui.GetAsync("/openapi/index.html", ct);
+        Assert.Equal(System.Net.HttpStatusCode.OK, page.StatusCode);
+
         using var inventory = new HttpClient { BaseAddress = devHost.Rest["inventory"] };
         inventory.DefaultRequestHeaders.Authorization = new("Bearer", DevTokens.Mint("devhost-test", ["inventory.read"], TimeSpan.FromMinutes(10)));
         var item = await inventory.GetStringAsync("/v1/items/DK-006", ct);

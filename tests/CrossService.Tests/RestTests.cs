@@ -239,6 +239,30 @@ public sealed class RestTests(RestSystem fixture) : IClassFixture<RestSystem>
     }
 
     [Fact]
+    public async Task A_body_over_the_message_size_cap_is_refused_and_the_service_keeps_serving()
+    {
+        using var http = System.Inventory.CreateHttpClient(System.Inventory.Token);
+        var name = new string('x', GrpcServer.DefaultMaxMessageSize + 1024);
+
+        using var response = await http.PutAsync($"/v1/items/{Unique("BIG")}", Body(new { name, available = 1 }), Token);
+
+        var status = (int)response.StatusCode;
+        Assert.True(status is >= 400 and < 500, $"{status} for a {GrpcServer.DefaultMaxMessageSize / 1024 / 1024} MB+ body");
+        await ReadAsync(await http.GetAsync($"/v1/items/{await CreateItemAsync(available: 1)}", Token), HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task The_swagger_page_is_served_in_Development_only()
+    {
+        // The harness runs services in the "Test" environment, which is not Development: the document, but no page.
+        using var http = System.Inventory.CreateHttpClient(token: null);
+
+        using var page = await http.GetAsync("/openapi/index.html", Token);
+
+        Assert.Equal(HttpStatusCode.NotFound, page.StatusCode);
+    }
+
+    [Fact]
     public async Task Correlation_ids_travel_with_rest_calls_too()
     {
         using var http = System.Inventory.CreateHttpClient(System.Inventory.Token);
