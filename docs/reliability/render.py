@@ -63,7 +63,8 @@ def counts(table):
                 total[k] = total.get(k, 0) + v
         table = total
     items = sorted(((status_name(k), v) for k, v in table.items() if v), key=lambda kv: (-kv[1], kv[0]))
-    return ", ".join(f"{k} {number(v)}" for k, v in items) or "none"
+    # A descriptive outcome seen once ("OK in 12 ms") reads better without its count.
+    return ", ".join(k if v == 1 and " " in k else f"{k} {number(v)}" for k, v in items) or "none"
 
 
 def tally(table):
@@ -79,7 +80,7 @@ def table(cases):
     """A Figures.Tally table {case: {outcome: n}} as rows of a two-column Markdown table (the placeholder on its own line)."""
     rows = ["| case | answer |", "|---|---|"]
     for case, outcomes in cases.items():
-        rows.append(f"| {case} | {counts(outcomes) if len(outcomes) > 1 or max(outcomes.values()) > 1 else next(iter(outcomes))} |")
+        rows.append(f"| {case} | {counts(outcomes)} |")
     return "\n".join(rows)
 
 
@@ -88,6 +89,7 @@ FORMATS = {
     "ms-list": lambda v: ", ".join(duration_ms(x) for x in v),
     "s": lambda v: f"{float(v):.1f} s",
     "pct": lambda v: f"{number(v)} %",
+    "signed": lambda v: f"{v:+}",
     "counts": counts,
     "tally": tally,
     "cases": lambda v: number(len(v)),
