@@ -49,11 +49,12 @@ public sealed class CrashAfterAckTests
             var client = new TelemetryIngestService.TelemetryIngestServiceClient(channel);
             var restarts = new List<double>();
             await WaitUntilServingAsync(channel, service);
+            var committedBefore = new HashSet<string>(StringComparer.Ordinal);
             var crashes = 0;
             while (acked.Count < Batches)
             {
                 var killAt = crashes < Crashes ? (crashes + 1) * Batches / (Crashes + 1) : int.MaxValue;
-                var killed = await StreamUnacknowledgedAsync(client, acked, figures, killAt, service);
+                var killed = await StreamUnacknowledgedAsync(client, acked, committedBefore, figures, killAt, service);
                 if (!killed)
                 {
                     continue;
@@ -61,30 +62,35 @@ public sealed class CrashAfterAckTests
 
                 crashes++;
                 figures.Add("kill_9");
+                var ackedAtKill = acked.ToHashSet(StringComparer.Ordinal);
                 await service.DisposeAsync();
                 var restart = Stopwatch.StartNew();
                 service = ServiceProcess.Start("Contoso.Retail.TelemetryIngest", port, settings);
                 await WaitUntilServingAsync(channel, service);
                 restarts.Add(Math.Round(restart.Elapsed.TotalMilliseconds));
+
+                // Before anything is resent: every batch acknowledged before the kill is there, whole and once.
+                var stored = ByBatch(await ReadBackAsync(client));
+                var incomplete = ackedAtKill.Where(id => !IsWhole(stored, id)).Order(StringComparer.Ordinal).ToList();
+                Assert.True(incomplete.Count == 0,
+                    $"Acknowledged before kill -9 #{crashes} but not stored whole after the restart: {string.Join(", ", incomplete)}.");
+                committedBefore = [.. stored.Keys];
+                figures.Add("committed_not_acknowledged_at_kill", committedBefore.Count(id => !ackedAtKill.Contains(id)));
             }
 
-            var stored = await ReadBackAsync(client);
-            var perPoint = stored.GroupBy(p => (p.Labels["batch"], p.Labels["seq"])).ToList();
+            var points = await ReadBackAsync(client);
+            var perPoint = points.GroupBy(p => (p.Labels["batch"], p.Labels["seq"])).ToList();
             figures.Set("restart_to_serving_ms", restarts);
             figures.Set("batches", Batches);
             figures.Set("points_acknowledged", acked.Count * PointsPerBatch);
-            figures.Set("points_stored", stored.Count);
+            figures.Set("points_stored", points.Count);
             figures.Set("points_lost", (acked.Count * PointsPerBatch) - perPoint.Count);
             figures.Set("points_stored_twice", perPoint.Count(g => g.Count() > 1));
 
             Assert.Equal(Crashes, crashes);
-            Assert.True(figures.Count("acks.duplicate") + figures.Count("resent") > 0, "The crashes should have left batches to resend.");
-            Assert.Equal(Batches, acked.Count);
-            Assert.Equal(Batches * PointsPerBatch, stored.Count);
-            Assert.All(perPoint, g => Assert.Single(g));
-            Assert.Equal(
-                Enumerable.Range(0, Batches).Select(BatchId).Order(StringComparer.Ordinal),
-                stored.Select(p => p.Labels["batch"]).Distinct().Order(StringComparer.Ordinal));
+            var all = ByBatch(points);
+            Assert.Equal(Enumerable.Range(0, Batches).Select(BatchId).Order(StringComparer.Ordinal), all.Keys.Order(StringComparer.Ordinal));
+            Assert.All(all.Keys, id => Assert.True(IsWhole(all, id), $"Batch {id} is not stored whole and once."));
         }
         finally
         {
@@ -94,15 +100,19 @@ public sealed class CrashAfterAckTests
     }
 
     /// <summary>
-    /// One StreamIngest: sends every batch not yet acknowledged (pipelined), records acks, and kills the service the
-    /// moment the ack that brings the total to <paramref name="killAt"/> arrives. True if it killed the service.
+    /// One StreamIngest: sends every batch not yet acknowledged (pipelined), checks each ack names a batch of this stream
+    /// once and says duplicate exactly for the batches stored before it began, and kills the service the moment the ack
+    /// that brings the total to <paramref name="killAt"/> arrives. True if it killed the service.
     /// </summary>
     private static async Task<bool> StreamUnacknowledgedAsync(
-        TelemetryIngestService.TelemetryIngestServiceClient client, HashSet<string> acked, Figures figures, int killAt, ServiceProcess service)
+        TelemetryIngestService.TelemetryIngestServiceClient client, HashSet<string> acked, HashSet<string> committedBefore, Figures figures, int killAt,
+        ServiceProcess service)
     {
         var pending = Enumerable.Range(0, Batches).Where(i => !acked.Contains(BatchId(i))).ToList();
+        var sending = pending.Select(BatchId).ToHashSet(StringComparer.Ordinal);
         figures.Add(acked.Count == 0 ? "sent" : "resent", pending.Count);
         using var call = client.StreamIngest(cancellationToken: Ct);
+        var written = 0;
         var writing = Task.Run(async () =>
         {
             try
@@ -110,6 +120,7 @@ public sealed class CrashAfterAckTests
                 foreach (var i in pending)
                 {
                     await call.RequestStream.WriteAsync(Batch(i), Ct);
+                    Interlocked.Increment(ref written);
                 }
 
                 await call.RequestStream.CompleteAsync();
@@ -120,21 +131,26 @@ public sealed class CrashAfterAckTests
             }
         }, Ct);
 
+        var killed = false;
         try
         {
+            // Acks already on their way when the process died still arrive: they count as acknowledged too.
             await foreach (var ack in call.ResponseStream.ReadAllAsync(Ct))
             {
-                acked.Add(ack.BatchId);
-                figures.Add(ack.Duplicate ? "acks.duplicate" : "acks.new");
-                Assert.Equal(PointsPerBatch, ack.AcceptedPoints);
-                if (acked.Count == killAt)
+                Assert.True(sending.Contains(ack.BatchId) && acked.Add(ack.BatchId),
+                    $"Ack for {ack.BatchId}, which this stream did not send or had acknowledged.");
+                figures.Add(killed ? "acks_read_after_kill" : ack.Duplicate ? "acks.duplicate" : "acks.new");
+                Assert.Equal((ack.BatchId, PointsPerBatch, committedBefore.Contains(ack.BatchId)), (ack.BatchId, ack.AcceptedPoints, ack.Duplicate));
+                if (!killed && acked.Count == killAt)
                 {
                     await service.KillAsync();
-                    await writing;
-                    await Assert.ThrowsAnyAsync<RpcException>(async () => await call.ResponseStream.MoveNext(Ct));
-                    return true;
+                    killed = true;
+                    figures.Add("written_not_acknowledged_at_kill", Volatile.Read(ref written) - (acked.Count - (Batches - pending.Count)));
                 }
             }
+
+            // Ending OK means the service had read the whole stream and acknowledged every batch on it.
+            Assert.Empty(sending.Except(acked));
         }
         catch (RpcException ex)
         {
@@ -142,8 +158,16 @@ public sealed class CrashAfterAckTests
         }
 
         await writing;
-        return false;
+        return killed;
     }
+
+    private static Dictionary<string, List<Point>> ByBatch(IEnumerable<Point> points) =>
+        points.GroupBy(p => p.Labels["batch"], StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+
+    /// <summary>All of the batch's points, each exactly once.</summary>
+    private static bool IsWhole(Dictionary<string, List<Point>> stored, string batchId) =>
+        stored.TryGetValue(batchId, out var points)
+        && points.Select(p => int.Parse(p.Labels["seq"], CultureInfo.InvariantCulture)).Order().SequenceEqual(Enumerable.Range(0, PointsPerBatch));
 
     private static async Task WaitUntilServingAsync(GrpcChannel channel, ServiceProcess service)
     {

@@ -4,13 +4,13 @@ namespace Contoso.Retail.Security.Tests;
 
 /// <summary>
 /// The suite's figures (calls, statuses, memory), printed to the test output and collected in
-/// TestResults/security-figures.json next to the test assembly, for docs/reliability.md.
+/// TestResults/security/figures.json under the repository root, which docs/reliability/run.sh renders into docs/reliability.md.
 /// </summary>
 internal static class SecurityFigures
 {
-    private static readonly Figures All = new("security", FilePath, stamped: false);
+    private static readonly Figures All = new("security", FilePath);
 
-    public static string FilePath => Path.Combine(AppContext.BaseDirectory, "TestResults", "security-figures.json");
+    public static string FilePath => Repository.PathOf("TestResults", "security", "figures.json");
 
     public static void Record(string scenario, object figures) => All.Record(scenario, figures);
 
