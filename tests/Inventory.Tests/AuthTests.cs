@@ -9,7 +9,7 @@ namespace Contoso.Retail.Inventory.Tests;
 
 /// <summary>
 /// Auth on Inventory: ReserveStock needs inventory.reserve. The rules every service shares are tested on a test
-/// service in ServiceDefaults.Tests (Auth/AuthTests).
+/// service in ServiceDefaults.Tests (Auth/AuthTests; an OIDC authority and client credentials in Auth/AuthorityTests).
 /// </summary>
 public class AuthTests
 {
