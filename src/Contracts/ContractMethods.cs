@@ -10,12 +10,16 @@ namespace Contoso.Retail.Contracts;
 /// <summary>
 /// Every RPC the contracts declare, by gRPC path ("/inventory.v1.InventoryService/ReserveStock"), with what its
 /// proto says about it: the scope it requires, its idempotency level. Built once from the compiled descriptors
-/// in Contracts, so a new proto is picked up without a list to update.
+/// in Contracts, so a new proto is picked up without a list to update, and in the entry assembly, so a host that
+/// compiles a proto of its own (the test service in ServiceDefaults.Tests) is held to it the same way.
 /// </summary>
 public static class ContractMethods
 {
-    private static readonly FrozenDictionary<string, MethodDescriptor> ByPath = typeof(OptionsReflection).Assembly
-        .GetTypes()
+    private static readonly FrozenDictionary<string, MethodDescriptor> ByPath =
+        new[] { typeof(OptionsReflection).Assembly, Assembly.GetEntryAssembly() }
+        .OfType<Assembly>()
+        .Distinct()
+        .SelectMany(LoadableTypes)
         .Select(type => type.GetProperty("Descriptor", BindingFlags.Public | BindingFlags.Static))
         .Where(property => property?.PropertyType == typeof(FileDescriptor))
         .Select(property => (FileDescriptor)property!.GetValue(null)!)
@@ -55,4 +59,17 @@ public static class ContractMethods
     /// <summary>Every scope some method requires, sorted.</summary>
     public static IReadOnlyList<string> AllScopes() =>
         [.. ScopesByPath.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+
+    // An entry assembly may hold types whose dependencies are not deployed (compile-time only); those cannot be descriptors.
+    private static IEnumerable<Type> LoadableTypes(Assembly assembly)
+    {
+        try
+        {
+            return assembly.GetTypes();
+        }
+        catch (ReflectionTypeLoadException ex)
+        {
+            return ex.Types.OfType<Type>();
+        }
+    }
 }

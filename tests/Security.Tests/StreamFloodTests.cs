@@ -18,7 +18,7 @@ namespace Contoso.Retail.Security.Tests;
 /// Far more concurrent streams on one connection than Kestrel's Http2.MaxStreamsPerConnection (100): through the .NET
 /// client (which queues the excess) and by hand on raw frames (which ignores the limit). The server never holds more
 /// than the limit for that connection, refuses the rest, another client on another connection is served promptly, and
-/// memory stays bounded. (Inventory.Tests' LimitsTests shows the queueing with a limit of 2; this goes to 10x the real one.)
+/// memory stays bounded. (ServiceDefaults.Tests' LimitsTests shows the queueing with a limit of 2; this goes to 10x the real one.)
 /// </summary>
 public class StreamFloodTests(SystemFixture fixture) : IClassFixture<SystemFixture>
 {

@@ -53,6 +53,13 @@ public static class RetailServices
         StartAsync(setup, [], builder => builder.AddTelemetryIngest(), app => app.MapTelemetryIngestAsync());
 
     //#endif
+    /// <summary>
+    /// Any service, started as Program.cs starts one: AddServiceDefaults, <paramref name="add"/>, MapDefaultEndpoints,
+    /// <paramref name="map"/>.
+    /// </summary>
+    public static Task<RunningService> StartServiceAsync(ServiceSetup setup, Action<WebApplicationBuilder> add, Func<WebApplication, Task> map) =>
+        StartAsync(setup, [], add, map);
+
     /// <summary>Adds <paramref name="interceptor"/> (this instance) to the service's gRPC pipeline.</summary>
     public static void AddServerInterceptor(this WebApplicationBuilder builder, Interceptor interceptor)
     {

@@ -1,12 +1,9 @@
-using Contoso.Retail.Contracts.Auth;
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.ServiceDefaults.Interceptors;
 using Contoso.Retail.TestSupport;
 
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Contoso.Retail.ServiceDefaults.Tests.Resilience;
@@ -18,9 +15,9 @@ namespace Contoso.Retail.ServiceDefaults.Tests.Resilience;
 public sealed class RetryHarness : IAsyncDisposable
 {
     private readonly RunningService _server;
-    private readonly IHost _client;
+    private readonly RunningService _client;
 
-    private RetryHarness(FailureScript script, RunningService server, IHost client, RetryLog log)
+    private RetryHarness(FailureScript script, RunningService server, RunningService client, RetryLog log)
     {
         Script = script;
         _server = server;
@@ -60,34 +57,40 @@ public sealed class RetryHarness : IAsyncDisposable
                 return Task.CompletedTask;
             });
 
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Test", DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var clientSettings = new Dictionary<string, string?>
         {
             [RetailServices.InventoryAddressKey] = server.Address.ToString(),
-            ["Auth:DevSigningKey"] = DevTokens.DevelopmentKey,
             // Roomy, so a cold first call on a busy machine does not run out of time.
             ["GrpcClients:DefaultDeadline"] = "00:00:30",
             ["GrpcClients:Retry:BaseDelay"] = "00:00:00.010",
             ["GrpcClients:Retry:MaxDelay"] = "00:00:00.040",
             ["GrpcClients:CircuitBreaker:MinimumThroughput"] = "1000",
-        });
-        builder.Configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            clientSettings[key] = value;
+        }
+
         var log = new RetryLog();
-        builder.Logging.AddProvider(log);
-        builder.AddDefaultAuth();
-        var inventory = builder.AddServiceGrpcClient<InventoryService.InventoryServiceClient>("Inventory");
-        var unmarked = builder.AddServiceGrpcClient<UnmarkedClient>("Inventory");
-        configureClients?.Invoke(inventory);
-        configureClients?.Invoke(unmarked);
-        var client = builder.Build();
-        await client.StartAsync(Ct);
+        var client = await RunningService.StartAsync(
+            Transport.InMemory,
+            clientSettings,
+            builder =>
+            {
+                builder.Logging.ClearProviders().AddProvider(log);
+                builder.AddDefaultAuth();
+                var inventory = builder.AddServiceGrpcClient<InventoryService.InventoryServiceClient>("Inventory");
+                var unmarked = builder.AddServiceGrpcClient<UnmarkedClient>("Inventory");
+                configureClients?.Invoke(inventory);
+                configureClients?.Invoke(unmarked);
+            },
+            _ => Task.CompletedTask);
         return new RetryHarness(script, server, client, log);
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _client.StopAsync(CancellationToken.None);
-        _client.Dispose();
+        await _client.DisposeAsync();
         await _server.DisposeAsync();
     }
 }

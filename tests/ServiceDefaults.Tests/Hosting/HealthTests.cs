@@ -1,6 +1,7 @@
 using System.Net;
 
 using Contoso.Retail.ServiceDefaults.Data;
+using Contoso.Retail.ServiceDefaults.Tests.TestService;
 using Contoso.Retail.TestSupport;
 
 using Grpc.Core;
@@ -10,13 +11,11 @@ using static Grpc.Health.V1.HealthCheckResponse.Types;
 
 using HealthEndpoints = Contoso.Retail.ServiceDefaults.Health;
 
-namespace Contoso.Retail.Inventory.Tests.Hosting;
+namespace Contoso.Retail.ServiceDefaults.Tests.Hosting;
 
 /// <summary>grpc.health.v1 on the gRPC port and /health/* on the Management port, backed by the same checks.</summary>
 public class HealthTests
 {
-    private const string InventoryServiceName = "inventory.v1.InventoryService";
-
     private static readonly Dictionary<string, string?> FastPublisher = new()
     {
         ["Health:PublishDelay"] = "00:00:00",
@@ -28,18 +27,18 @@ public class HealthTests
     public async Task Readiness_is_NOT_SERVING_while_the_database_is_unreachable_and_SERVING_again_when_it_returns(DatabaseProvider provider)
     {
         await using var db = await UnreachableDatabase.CreateAsync(provider);
-        await using var host = await LifetimeHost.StartAsync(new Dictionary<string, string?>(db.Settings.Concat(FastPublisher)));
-        using var watch = host.Health.Watch(new HealthCheckRequest(), cancellationToken: LifetimeHost.Ct);
-        await LifetimeHost.WatchUntilAsync(watch.ResponseStream, ServingStatus.Serving);
+        await using var host = await NotesHost.StartAsync(new Dictionary<string, string?>(db.Settings.Concat(FastPublisher)));
+        using var watch = host.Health.Watch(new HealthCheckRequest(), cancellationToken: NotesHost.Ct);
+        await NotesHost.WatchUntilAsync(watch.ResponseStream, ServingStatus.Serving);
         Assert.Equal(
             (ServingStatus.Serving, ServingStatus.Serving, HttpStatusCode.OK),
-            (await host.CheckAsync(), await host.CheckAsync(InventoryServiceName), await host.GetStatusAsync(HealthEndpoints.ReadyPath)));
+            (await host.CheckAsync(), await host.CheckAsync(NotesHost.ServiceName), await host.GetStatusAsync(HealthEndpoints.ReadyPath)));
 
         await db.MakeUnreachableAsync();
-        await LifetimeHost.WatchUntilAsync(watch.ResponseStream, ServingStatus.NotServing);
+        await NotesHost.WatchUntilAsync(watch.ResponseStream, ServingStatus.NotServing);
         Assert.Equal(
             (ServingStatus.NotServing, ServingStatus.NotServing, HttpStatusCode.ServiceUnavailable),
-            (await host.CheckAsync(), await host.CheckAsync(InventoryServiceName), await host.GetStatusAsync(HealthEndpoints.ReadyPath)));
+            (await host.CheckAsync(), await host.CheckAsync(NotesHost.ServiceName), await host.GetStatusAsync(HealthEndpoints.ReadyPath)));
 
         // Liveness doesn't depend on the database: restarting the process would not bring it back.
         Assert.Equal(
@@ -47,28 +46,28 @@ public class HealthTests
             (await host.CheckAsync(HealthEndpoints.LivenessService), await host.GetStatusAsync(HealthEndpoints.LivePath)));
 
         await db.RestoreAsync();
-        await LifetimeHost.WatchUntilAsync(watch.ResponseStream, ServingStatus.Serving);
+        await NotesHost.WatchUntilAsync(watch.ResponseStream, ServingStatus.Serving);
         Assert.Equal(
             (ServingStatus.Serving, ServingStatus.Serving, HttpStatusCode.OK),
-            (await host.CheckAsync(), await host.CheckAsync(InventoryServiceName), await host.GetStatusAsync(HealthEndpoints.ReadyPath)));
+            (await host.CheckAsync(), await host.CheckAsync(NotesHost.ServiceName), await host.GetStatusAsync(HealthEndpoints.ReadyPath)));
     }
 
     [Fact]
     public async Task Each_gRPC_service_and_liveness_have_a_health_status_and_unknown_names_are_NOT_FOUND()
     {
         await using var db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
-        await using var host = await LifetimeHost.StartAsync(db.Settings("Inventory"));
+        await using var host = await NotesHost.StartAsync(db.Settings("Notes"));
 
-        Assert.Equal(ServingStatus.Serving, await host.CheckAsync(InventoryServiceName));
+        Assert.Equal(ServingStatus.Serving, await host.CheckAsync(NotesHost.ServiceName));
         Assert.Equal(ServingStatus.Serving, await host.CheckAsync(HealthEndpoints.LivenessService));
-        await RpcAssert.ThrowsAsync(StatusCode.NotFound, () => host.CheckAsync("orders.v1.OrderService"));
+        await RpcAssert.ThrowsAsync(StatusCode.NotFound, () => host.CheckAsync("other.v1.OtherService"));
     }
 
     [Fact]
     public async Task HTTP_health_endpoints_answer_on_the_Management_port_only()
     {
         await using var db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
-        await using var host = await LifetimeHost.StartAsync(db.Settings("Inventory"));
+        await using var host = await NotesHost.StartAsync(db.Settings("Notes"));
         using var h2c = new HttpClient();
 
         var onManagement = await host.GetStatusAsync(HealthEndpoints.ReadyPath);
@@ -78,7 +77,7 @@ public class HealthTests
                 Version = HttpVersion.Version20,
                 VersionPolicy = HttpVersionPolicy.RequestVersionExact,
             },
-            LifetimeHost.Ct);
+            NotesHost.Ct);
 
         Assert.Equal(HttpStatusCode.OK, onManagement);
         Assert.Equal(HttpStatusCode.NotFound, onGrpcPort.StatusCode);

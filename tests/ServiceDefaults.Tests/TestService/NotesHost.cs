@@ -1,8 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-using Contoso.Retail.Contracts.Inventory.V1;
-using Contoso.Retail.ServiceDefaults;
+using Contoso.Retail.ServiceDefaults.Tests.TestService.Notes.V1;
 using Contoso.Retail.TestSupport;
 
 using Grpc.Core;
@@ -15,18 +14,21 @@ using Microsoft.Extensions.DependencyInjection;
 
 using HealthClient = Grpc.Health.V1.Health.HealthClient;
 
-namespace Contoso.Retail.Inventory.Tests.Hosting;
+namespace Contoso.Retail.ServiceDefaults.Tests.TestService;
 
 /// <summary>
-/// Inventory started the way Program.cs starts it, on real Kestrel with both a gRPC port and a Management port
-/// (HTTP/1.1), for the health, shutdown and limits tests.
+/// The test service started the way a service's Program.cs starts it, on real Kestrel with both a gRPC port and a
+/// Management port (HTTP/1.1), for the health, shutdown, limits and auth tests.
 /// </summary>
-internal sealed class LifetimeHost : IAsyncDisposable
+internal sealed class NotesHost : IAsyncDisposable
 {
-    private LifetimeHost(RunningService service)
+    /// <summary>The test service's gRPC service name, as health and reflection report it.</summary>
+    public const string ServiceName = "notes.v1.NoteService";
+
+    private NotesHost(RunningService service)
     {
         Service = service;
-        Client = new InventoryService.InventoryServiceClient(service.Channel);
+        Client = new NoteService.NoteServiceClient(service.Channel);
         Health = new HealthClient(service.Channel);
         Http = new HttpClient { BaseAddress = new UriBuilder("http", "127.0.0.1", service.Services.GetRequiredService<ManagementEndpoint>().Port!.Value).Uri };
     }
@@ -35,7 +37,7 @@ internal sealed class LifetimeHost : IAsyncDisposable
 
     public RunningService Service { get; }
 
-    public InventoryService.InventoryServiceClient Client { get; }
+    public NoteService.NoteServiceClient Client { get; }
 
     public HealthClient Health { get; }
 
@@ -45,7 +47,7 @@ internal sealed class LifetimeHost : IAsyncDisposable
     public int GrpcPort => Service.Address.Port;
 
     /// <param name="configure">Runs before AddServiceDefaults (e.g. to pick the environment, add a test interceptor).</param>
-    public static async Task<LifetimeHost> StartAsync(
+    public static async Task<NotesHost> StartAsync(
         IDictionary<string, string?> settings, Action<WebApplicationBuilder>? configure = null)
     {
         var all = new Dictionary<string, string?>(settings)
@@ -53,8 +55,9 @@ internal sealed class LifetimeHost : IAsyncDisposable
             ["Kestrel:Endpoints:Management:Url"] = "http://127.0.0.1:0",
             ["Kestrel:Endpoints:Management:Protocols"] = "Http1",
         };
-        var service = await RetailServices.StartInventoryAsync(new() { Settings = all, Prepare = configure });
-        return new LifetimeHost(service);
+        var service = await RetailServices.StartServiceAsync(
+            new() { Settings = all, Prepare = configure }, builder => builder.AddNotes(), app => app.MapNotesAsync());
+        return new NotesHost(service);
     }
 
     public async Task<HealthCheckResponse.Types.ServingStatus> CheckAsync(string service = "") =>
@@ -104,8 +107,8 @@ internal sealed class LifetimeHost : IAsyncDisposable
     }
 }
 
-/// <summary>Holds every GetItem call inside the server until the test releases it: a call "in flight".</summary>
-internal sealed class HoldGetItem : Interceptor
+/// <summary>Holds every GetNote call inside the server until the test releases it: a call "in flight".</summary>
+internal sealed class HoldGetNote : Interceptor
 {
     private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -114,16 +117,16 @@ internal sealed class HoldGetItem : Interceptor
 
     public void Release() => _released.TrySetResult();
 
-    public static void AddTo(WebApplicationBuilder builder, HoldGetItem hold)
+    public static void AddTo(WebApplicationBuilder builder, HoldGetNote hold)
     {
         builder.Services.AddSingleton(hold);
-        builder.Services.AddGrpc(options => options.Interceptors.Add<HoldGetItem>());
+        builder.Services.AddGrpc(options => options.Interceptors.Add<HoldGetNote>());
     }
 
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        if (request is GetItemRequest)
+        if (request is GetNoteRequest)
         {
             _entered.TrySetResult();
             await _released.Task.WaitAsync(context.CancellationToken);

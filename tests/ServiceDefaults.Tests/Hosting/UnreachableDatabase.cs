@@ -5,7 +5,7 @@ using Microsoft.Data.Sqlite;
 
 using Npgsql;
 
-namespace Contoso.Retail.Inventory.Tests.Hosting;
+namespace Contoso.Retail.ServiceDefaults.Tests.Hosting;
 
 /// <summary>
 /// A test database that can be made unreachable and brought back. PostgreSQL: the database stops accepting
@@ -33,7 +33,7 @@ internal sealed class UnreachableDatabase : IAsyncDisposable
         if (provider == DatabaseProvider.Postgres)
         {
             var db = await TestDatabase.CreateAsync(provider);
-            return new UnreachableDatabase(db.Settings("Inventory"), db, null);
+            return new UnreachableDatabase(db.Settings("Notes"), db, null);
         }
 
         var folder = Path.Combine(Path.GetTempPath(), $"retail-health-{Guid.NewGuid():N}");
@@ -41,7 +41,7 @@ internal sealed class UnreachableDatabase : IAsyncDisposable
         var settings = new Dictionary<string, string?>
         {
             ["Database:Provider"] = nameof(DatabaseProvider.Sqlite),
-            ["ConnectionStrings:Inventory"] = $"Data Source={Path.Combine(folder, "inventory.db")}",
+            ["ConnectionStrings:Notes"] = $"Data Source={Path.Combine(folder, "notes.db")}",
         };
         return new UnreachableDatabase(settings, null, folder);
     }
