@@ -45,6 +45,26 @@ public class HostileInputTests(SystemFixture fixture) : IClassFixture<SystemFixt
     }
 
     [Theory]
+    [MemberData(nameof(ClientStreamPaths))]
+    public async Task A_stream_refused_at_its_first_message_answers_while_the_client_is_still_writing_a_large_one(string path)
+    {
+        // The service refuses the first message; the client is then writing ~3.5 MB that the service will never read, so
+        // that write waits for flow-control credit. The refusal must still reach the caller, well inside the deadline.
+        var method = RawGrpc.Descriptor(path);
+        var sample = MethodSamples.ByPath[path];
+        var large = Payloads.UnknownField(GrpcServer.DefaultMaxMessageSize - 512 * 1024);
+        using var channel = System.HostOf(method).CreateChannel(System.HostOf(method).Token);
+
+        var (code, detail) = await RawGrpc.CallWithDetailAsync(
+            channel, RawGrpc.Method(method), [sample.Invalid[0].ToByteArray(), large, large], DateTime.UtcNow.AddSeconds(15), cancellationToken: Ct);
+
+        Assert.True(code == StatusCode.InvalidArgument, $"{code} \"{detail}\"");
+    }
+
+    public static TheoryData<string> ClientStreamPaths() =>
+        [.. ContractMethods.All.Where(m => m.IsClientStreaming).Select(ContractMethods.Path).Order(StringComparer.Ordinal)];
+
+    [Theory]
     [MemberData(nameof(RawGrpc.AllMethodPaths), MemberType = typeof(RawGrpc))]
     public async Task A_request_breaking_a_field_rule_is_INVALID_ARGUMENT_with_BadRequest_naming_the_field(string path)
     {

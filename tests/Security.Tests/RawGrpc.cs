@@ -94,10 +94,13 @@ public static class RawGrpc
                     }
 
                     break;
+                // The answer can come before the last write (the service refused an earlier message). A write then waiting
+                // for flow-control credit the service will never grant outlives the finished call, whose deadline no longer
+                // ends it: wait for the answer, not the writes; leaving the using block abandons what was not sent.
                 case MethodType.ClientStreaming:
                     using (var call = invoker.AsyncClientStreamingCall(method, null, options))
                     {
-                        await WriteAllAsync(call.RequestStream, messages);
+                        _ = WriteAllAsync(call.RequestStream, messages);
                         await call.ResponseAsync;
                     }
 
@@ -105,9 +108,8 @@ public static class RawGrpc
                 default:
                     using (var call = invoker.AsyncDuplexStreamingCall(method, null, options))
                     {
-                        var reading = DrainAsync(call.ResponseStream, cancellationToken);
-                        await WriteAllAsync(call.RequestStream, messages);
-                        await reading;
+                        _ = WriteAllAsync(call.RequestStream, messages);
+                        await DrainAsync(call.ResponseStream, cancellationToken);
                     }
 
                     break;
@@ -145,8 +147,9 @@ public static class RawGrpc
 
             await writer.CompleteAsync();
         }
-        catch (Exception ex) when (ex is RpcException or InvalidOperationException or IOException)
+        catch (Exception ex) when (ex is RpcException or InvalidOperationException or IOException or OperationCanceledException)
         {
+            // The call's status says why; a write the finished call abandoned ends here too.
         }
     }
 
