@@ -191,7 +191,7 @@ public class ObservabilityTests
     public void Call_line_level_is_debug_for_success_information_for_caller_errors_warning_for_server_failures(StatusCode code, LogLevel expected) =>
         Assert.Equal(expected, CallLoggingInterceptor.LevelFor(code));
 
-    private static IEnumerable<LogEvent> CallLines(CapturedLogs logs, string correlationId) =>
+    internal static IEnumerable<LogEvent> CallLines(CapturedLogs logs, string correlationId) =>
         logs.WithProperty("CorrelationId", correlationId).Where(e => e.Properties.ContainsKey("Peer"));
 
     private static string Ascii(string value) => new([.. value.Where(c => c is >= ' ' and <= '~')]);
@@ -237,6 +237,33 @@ public class TracingTests
             $"No database span under Inventory's span in:\n{Describe(spans)}");
         Assert.True(spans.Any(s => IsDatabase(s) && IsUnder(s, ordersServer.SpanId, byId) && !IsUnder(s, inventoryServer.SpanId, byId)),
             $"No database span of Orders' own in:\n{Describe(spans)}");
+    }
+
+    [Fact]
+    public async Task A_REST_call_is_traced_through_both_services_and_logged_with_the_callers_correlation_id()
+    {
+        await using var system = await ObservedSystem.StartAsync(DatabaseProvider.Sqlite);
+        await system.StockAsync("KB-001", 10);
+        using var root = ObservedSystem.StartRootActivity();
+        var correlationId = $"rest-{Guid.NewGuid():N}";
+        using var http = system.OrdersHost.CreateHttpClient(system.OrdersHost.Token);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/orders")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { requestId = "rest-1", customerId = "cust-1", lines = new[] { new { sku = "KB-001", quantity = 1 } } }),
+        };
+        request.Headers.Add("traceparent", $"00-{root.TraceId}-{root.SpanId}-01");
+        request.Headers.Add(CorrelationContext.HeaderName, correlationId);
+
+        using var response = await http.SendAsync(request, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var spans = await system.SpansUntilAsync(root.TraceId, all => all.Any(s => Path(s) == "/v1/orders"));
+        var byId = spans.ToDictionary(s => s.SpanId);
+        var ordersServer = Assert.Single(spans, s => s.Kind == ActivityKind.Server && Path(s) == "/v1/orders");
+        var inventoryServer = Assert.Single(spans, s => s.Kind == ActivityKind.Server && Path(s) == "/inventory.v1.InventoryService/ReserveStock");
+        Assert.True(IsUnder(inventoryServer, ordersServer.SpanId, byId), $"Inventory's span is not under the REST call's span in:\n{Describe(spans)}");
+        var line = Assert.Single(ObservabilityTests.CallLines(system.OrdersLogs, correlationId));
+        Assert.Equal(("PlaceOrder", "OK"), (CapturedLogs.ScalarText(line, "GrpcMethod"), CapturedLogs.ScalarText(line, "StatusCode")));
     }
 
     [Fact]
