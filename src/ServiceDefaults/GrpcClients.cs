@@ -79,6 +79,16 @@ public static partial class GrpcClients
         // PostConfigure runs after every ConfigureChannel, so no later channel setting can turn the
         // channel's own retries back on underneath the interceptor's (retries would multiply).
         services.PostConfigure<GrpcClientFactoryOptions>(client.Name, o => o.ChannelOptionsActions.Add(DisableChannelRetries));
+
+        // The client factory creates a client's channel on first use, and concurrent first uses race: each builds a
+        // channel on the one pooled handler, and with a balanced (dns/static) address every channel after the first
+        // finds the handler's ConnectCallback taken and throws (the first calls of a burst failed with INTERNAL). One
+        // resolution as the host starts, before Kestrel takes calls, creates and caches the channel alone.
+        services.AddHostedService(sp => new ChannelWarmUp(() =>
+        {
+            using var scope = sp.CreateScope();
+            _ = scope.ServiceProvider.GetRequiredService<TClient>();
+        }));
         return client;
     }
 
@@ -121,5 +131,16 @@ public static partial class GrpcClients
         {
             channel.ServiceConfig.LoadBalancingConfigs.Add(new RoundRobinConfig());
         }
+    }
+
+    private sealed class ChannelWarmUp(Action createChannel) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            createChannel();
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
