@@ -20,6 +20,17 @@ public static class SampleData
         ("LS-008", "Aluminium laptop stand", 60),
     ];
 
+    /// <summary>Whether the catalog holds any item, read without EF Core (no model needed).</summary>
+    public static Task<bool> AnyItemsAsync(ReadConnections reads, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reads);
+        return reads.ReadAsync("SELECT items (any)", 0, static async (connection, _, cancellationToken) =>
+        {
+            await using var reader = await connection.ExecuteReaderAsync(connection.Command("SELECT 1 FROM items LIMIT 1"), cancellationToken);
+            return await reader.ReadAsync(cancellationToken);
+        }, cancellationToken);
+    }
+
     /// <summary>Adds the sample items when there are no items at all; does nothing otherwise.</summary>
     public static async Task SeedAsync(InventoryDbContext db, TimeProvider time, CancellationToken cancellationToken = default)
     {

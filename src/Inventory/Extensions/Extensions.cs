@@ -29,7 +29,10 @@ public static class InventoryExtensions
         app.MapGrpcService<InventoryGrpcService>();
         await app.MigrateDatabaseAsync<InventoryDbContext>();
 
-        if (app.Configuration.GetValue<bool>("Inventory:SeedSampleData"))
+        // The emptiness check reads on a plain connection: on a restart (items present) EF Core's model, ~0.4 s of
+        // CPU on one core, is then built in the background after Kestrel listens rather than before.
+        if (app.Configuration.GetValue<bool>("Inventory:SeedSampleData")
+            && !await SampleData.AnyItemsAsync(app.Services.GetRequiredService<ReadConnections>()))
         {
             await using var scope = app.Services.CreateAsyncScope();
             await SampleData.SeedAsync(
