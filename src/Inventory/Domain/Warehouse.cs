@@ -129,40 +129,45 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
     private static async Task<(Reservation Reservation, List<StockChange>? Changes)> ReserveAsync(
         InventoryDbContext db, string reservationId, IReadOnlyCollection<StockLine> lines, DateTime now)
     {
-        // Retries are the common duplicate; answering them without a failed insert keeps the logs clean.
-        var existing = await FindReservationAsync(db, reservationId);
-        if (existing is not null)
-        {
-            return (existing, null);
-        }
-
+        // Insert first (a new id, the common case, costs no read before its write); a stored id - a retry, the common
+        // duplicate - inserts nothing, raises no error, and is answered from what is stored.
         var reservation = Reservation.Create(reservationId, lines, now);
-        await db.Sql("INSERT INTO reservations (reservation_id, state, created_at) VALUES (@id, @state, @created)")
+        var inserted = await db.Sql("INSERT INTO reservations (reservation_id, state, created_at) VALUES (@id, @state, @created) ON CONFLICT DO NOTHING")
             .With("id", reservationId).With("state", nameof(ReservationState.Active)).With("created", now).RunAsync();
-        foreach (var line in reservation.Lines)
+        if (inserted == 0)
         {
-            await db.Sql("INSERT INTO reservation_lines (reservation_id, sku, quantity) VALUES (@id, @sku, @quantity)")
-                .With("id", reservationId).With("sku", line.Sku).With("quantity", line.Quantity).RunAsync();
+            return (await FindReservationAsync(db, reservationId)
+                ?? throw new InvalidOperationException($"Reservation {reservationId} collided but cannot be read."), null);
         }
 
+        var insertLines = db.Sql("").With("id", reservationId);
+        insertLines.CommandText = "INSERT INTO reservation_lines (reservation_id, sku, quantity) VALUES "
+            + insertLines.ValuesList(reservation.Lines, static line => [line.Sku, line.Quantity], "@id");
+        await insertLines.RunAsync();
+
+        // In SKU order, so concurrent reservations lock their items in the same order.
+        var changes = new List<StockChange>(reservation.Lines.Count);
         var shortLines = new List<StockLine>();
         foreach (var line in reservation.StockLines())
         {
-            if (!await MoveStockAsync(db, line.Sku, -line.Quantity, reservation.CreatedAt))
+            if (await MoveStockAsync(db, line.Sku, -line.Quantity, reservation.CreatedAt) is { } change)
+            {
+                changes.Add(change);
+            }
+            else
             {
                 shortLines.Add(line);
             }
         }
 
-        var skus = reservation.Lines.Select(l => l.Sku).ToList();
         if (shortLines.Count > 0)
         {
             // Thrown, so the group commit rolls this unit back.
-            var available = (await ReadChangesAsync(db, skus)).ToDictionary(c => c.Sku, c => c.Available);
+            var available = (await ReadChangesAsync(db, [.. reservation.Lines.Select(l => l.Sku)])).ToDictionary(c => c.Sku, c => c.Available);
             throw ReservationRules.Shortage(shortLines, available);
         }
 
-        return (reservation, await ReadChangesAsync(db, skus));
+        return (reservation, changes);
     }
 
     private static async Task<(bool ReleasedNow, List<StockChange>? Changes)> ReleaseAsync(InventoryDbContext db, string reservationId, DateTime now)
@@ -179,12 +184,16 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
                 .Where(l => l.ReservationId == reservationId)
                 .OrderBy(l => l.Sku)
                 .ToListAsync();
+            var changes = new List<StockChange>(lines.Count);
             foreach (var line in lines)
             {
-                await MoveStockAsync(db, line.Sku, line.Quantity, now);
+                if (await MoveStockAsync(db, line.Sku, line.Quantity, now) is { } change)
+                {
+                    changes.Add(change);
+                }
             }
 
-            return (true, await ReadChangesAsync(db, lines.Select(l => l.Sku).ToList()));
+            return (true, changes);
         }
 
         var state = await db.Reservations
@@ -239,14 +248,23 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
     }
 
     /// <summary>
-    /// Moves <paramref name="delta"/> units into available (positive) or out of it into reserved (negative),
-    /// in one conditional statement: it changes nothing, and returns false, when available would go below zero.
+    /// Moves <paramref name="delta"/> units into available (positive) or out of it into reserved (negative), in one
+    /// conditional statement that returns the item as it now stands: it changes nothing, and returns null, when available
+    /// would go below zero.
     /// </summary>
-    private static async Task<bool> MoveStockAsync(InventoryDbContext db, string sku, int delta, DateTime now) =>
-        await db.Sql("""
+    private static async Task<StockChange?> MoveStockAsync(InventoryDbContext db, string sku, int delta, DateTime now)
+    {
+        await using var move = db.Sql("""
             UPDATE items SET available = available + @delta, reserved = reserved - @delta, version = version + 1, updated_at = @now
             WHERE sku = @sku AND available + @delta >= 0
-            """).With("delta", delta).With("now", now).With("sku", sku).RunAsync() == 1;
+            RETURNING sku, available, reserved, version, updated_at
+            """).With("delta", delta).With("now", now).With("sku", sku);
+        await using var row = await move.ExecuteReaderAsync();
+        return await row.ReadAsync() ? ReadChange(row) : null;
+    }
+
+    private static StockChange ReadChange(System.Data.Common.DbDataReader row) =>
+        new(row.GetString(0), row.GetInt32(1), row.GetInt32(2), row.GetInt64(3), StorageTime.AsUtc(row.GetDateTime(4)));
 
     private static async Task<List<StockChange>> ReadChangesAsync(InventoryDbContext db, List<string> skus)
     {
@@ -256,7 +274,7 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
         var changes = new List<StockChange>(skus.Count);
         while (await row.ReadAsync())
         {
-            changes.Add(new StockChange(row.GetString(0), row.GetInt32(1), row.GetInt32(2), row.GetInt64(3), StorageTime.AsUtc(row.GetDateTime(4))));
+            changes.Add(ReadChange(row));
         }
 
         return changes;

@@ -42,25 +42,18 @@ public sealed class OrderPlacement(
 
     private async Task<Order> FindOrCreateAsync(OrderRequest request, CancellationToken cancellationToken)
     {
-        var existing = await FindByRequestAsync(request.RequestId, cancellationToken);
-        if (existing is not null)
-        {
-            return SameRequestOrThrow(existing, request);
-        }
-
-        // Write first: the row (unique request id) is what makes concurrent duplicates converge on one order.
+        // Insert first: the row (unique request id) is what makes concurrent duplicates converge on one order, and a
+        // new order - the common case - then costs no read before its write. A request id already stored inserts nothing.
         var now = clock.UtcNowForStorage();
         var order = Order.Create(request, Guid.CreateVersion7(clock.GetUtcNow()).ToString("D"), now);
-        try
+        if (await writes.RunAsync(unit => TryInsertAsync(unit, order), cancellationToken))
         {
-            return await writes.RunAsync(unit => InsertAsync(unit, order), cancellationToken);
+            return order;
         }
-        catch (Exception ex) when (ex.IsUniqueViolation())
-        {
-            var winner = await FindByRequestAsync(request.RequestId, cancellationToken)
-                ?? throw new InvalidOperationException($"Request {request.RequestId} collided but its order cannot be read.", ex);
-            return SameRequestOrThrow(winner, request);
-        }
+
+        var existing = await FindByRequestAsync(request.RequestId, cancellationToken)
+            ?? throw new InvalidOperationException($"Request {request.RequestId} collided but its order cannot be read.");
+        return SameRequestOrThrow(existing, request);
     }
 
     private async Task<Order> ReserveMeasuredAsync(Order order, CancellationToken cancellationToken)
@@ -122,22 +115,29 @@ public sealed class OrderPlacement(
     private Task<Order?> FindByRequestAsync(string requestId, CancellationToken cancellationToken) =>
         db.Orders.AsNoTracking().Include(o => o.Lines).SingleOrDefaultAsync(o => o.RequestId == requestId, cancellationToken);
 
-    /// <summary>The new order and its lines, in plain SQL: the hottest write of the service.</summary>
-    private static async Task<Order> InsertAsync(OrdersDbContext db, Order order)
+    /// <summary>
+    /// The new order and its lines, in plain SQL (the hottest write of the service): two statements, whatever the number
+    /// of lines. False, with nothing written, when the request id is already stored.
+    /// </summary>
+    private static async Task<bool> TryInsertAsync(OrdersDbContext db, Order order)
     {
-        await db.Sql("""
+        var inserted = await db.Sql("""
             INSERT INTO orders (order_id, request_id, customer_id, status, status_reason, rejection_details, release_pending, created_at, updated_at)
             VALUES (@id, @request, @customer, @status, @reason, @details, @release, @created, @updated)
+            ON CONFLICT DO NOTHING
             """).With("id", order.Id).With("request", order.RequestId).With("customer", order.CustomerId)
             .With("status", order.Status.ToString()).With("reason", order.StatusReason).With("details", order.RejectionDetails)
             .With("release", order.ReleasePending).With("created", order.CreatedAt).With("updated", order.UpdatedAt).RunAsync();
-        foreach (var line in order.Lines)
+        if (inserted == 0)
         {
-            await db.Sql("INSERT INTO order_lines (order_id, sku, quantity) VALUES (@id, @sku, @quantity)")
-                .With("id", order.Id).With("sku", line.Sku).With("quantity", line.Quantity).RunAsync();
+            return false;
         }
 
-        return order;
+        var lines = db.Sql("").With("id", order.Id);
+        lines.CommandText = "INSERT INTO order_lines (order_id, sku, quantity) VALUES "
+            + lines.ValuesList(order.Lines, static line => [line.Sku, line.Quantity], "@id");
+        await lines.RunAsync();
+        return true;
     }
 
     private static Order SameRequestOrThrow(Order existing, OrderRequest request) =>

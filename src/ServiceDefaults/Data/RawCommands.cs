@@ -55,4 +55,33 @@ public static class RawCommands
 
         return string.Join(", ", names);
     }
+
+    /// <summary>
+    /// "(@lead, @r0c0, @r0c1), (@lead, @r1c0, @r1c1), ..." for a multi-row VALUES list: one row per item, each starting with
+    /// <paramref name="leading"/> (parameters already added, or empty), then the item's values, added as parameters.
+    /// </summary>
+    public static string ValuesList<T>(this DbCommand command, IEnumerable<T> items, Func<T, object?[]> values, string leading = "")
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(values);
+        var rows = new System.Text.StringBuilder();
+        var row = 0;
+        foreach (var item in items)
+        {
+            rows.Append(row == 0 ? "(" : ", (").Append(leading);
+            var columns = values(item);
+            for (var column = 0; column < columns.Length; column++)
+            {
+                var name = $"@r{row}c{column}";
+                command.With(name, columns[column]);
+                rows.Append(leading.Length == 0 && column == 0 ? "" : ", ").Append(name);
+            }
+
+            rows.Append(')');
+            row++;
+        }
+
+        return row == 0 ? throw new ArgumentException("A VALUES list needs at least one row.", nameof(items)) : rows.ToString();
+    }
 }
