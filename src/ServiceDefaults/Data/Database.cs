@@ -107,14 +107,24 @@ public static class Database
     /// <summary>Connections a service opens to PostgreSQL at most, unless its connection string says otherwise.</summary>
     public const int DefaultMaxPoolSize = 32;
 
+    /// <summary>Statements each PostgreSQL connection keeps prepared, unless its connection string says otherwise.</summary>
+    public const int DefaultMaxAutoPrepare = 32;
+
     // Npgsql's default pool (100) equals PostgreSQL's default max_connections: a few busy services sharing a server then
     // got "53300: too many clients" (UNAVAILABLE) where waiting a moment for a pooled connection would have served.
+    // Automatic preparation (off in Npgsql by default) lets the server parse and plan each hot statement once per
+    // connection instead of on every call; a pooler in transaction mode older than PgBouncer 1.21 needs it off (0).
     private static string PostgresConnectionString(string configured)
     {
         var builder = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = configured };
         if (!builder.ContainsKey("Maximum Pool Size") && !builder.ContainsKey("MaxPoolSize"))
         {
             builder["Maximum Pool Size"] = DefaultMaxPoolSize;
+        }
+
+        if (!builder.ContainsKey("Max Auto Prepare") && !builder.ContainsKey("MaxAutoPrepare"))
+        {
+            builder["Max Auto Prepare"] = DefaultMaxAutoPrepare;
         }
 
         return builder.ConnectionString;

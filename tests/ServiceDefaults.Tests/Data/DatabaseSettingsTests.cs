@@ -28,6 +28,22 @@ public sealed class DatabaseSettingsTests
         Assert.Equal("db", new NpgsqlConnectionStringBuilder(settings.ConnectionString).Host);
     }
 
+    [Theory]
+    [InlineData("Host=db;Username=u", 32)]
+    [InlineData("Host=db;Username=u;Max Auto Prepare=0", 0)]
+    [InlineData("Host=db;Username=u;MaxAutoPrepare=5", 5)]
+    public void PostgreSQL_statements_are_prepared_automatically_unless_the_connection_string_says_otherwise(string configured, int expected)
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.Configuration["Database:Provider"] = "Postgres";
+        builder.Configuration["ConnectionStrings:Test"] = configured;
+
+        builder.AddServiceDatabase<WebApplicationBuilder, TestContext, SqliteTestContext, PostgresTestContext>("Test");
+
+        using var services = builder.Services.BuildServiceProvider();
+        Assert.Equal(expected, new NpgsqlConnectionStringBuilder(services.GetRequiredService<DatabaseSettings>().ConnectionString).MaxAutoPrepare);
+    }
+
     public abstract class TestContext(DbContextOptions options) : DbContext(options);
 
     public sealed class SqliteTestContext(DbContextOptions<SqliteTestContext> options) : TestContext(options);
