@@ -15,8 +15,8 @@ public static class GlobalOptions
 
     public static readonly Option<TimeSpan?> Timeout = new("--timeout")
     {
-        Description = "Deadline for each call, e.g. 500ms, 10s, 2m. A stream (telemetry send, query, simulate) has no deadline as a whole: "
-            + "it fails (simulate: reconnects) when this long passes without an acknowledgement or a message; a watch has none. [default: 10s]",
+        Description = "Deadline for each unary call, e.g. 500ms, 10s, 2m. A stream is never cut short as a whole: it fails when this long "
+            + "passes without its next message (an acknowledgement, a page of results); a watch has none. [default: 10s]",
         CustomParser = result => Durations.ParseArgument(result),
         Recursive = true,
     };
@@ -29,7 +29,7 @@ public static class GlobalOptions
 
     public static readonly Option<bool> Verbose = new("--verbose", "-v")
     {
-        Description = "Print a line per acknowledgement of a long send or simulation, instead of a progress bar on a terminal's stderr.",
+        Description = "Print a line per acknowledgement of a long send, instead of a progress bar on a terminal's stderr.",
         Recursive = true,
     };
 
