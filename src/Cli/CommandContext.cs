@@ -22,13 +22,16 @@ public sealed class CommandContext(ParseResult parseResult) : IDisposable
 
     private readonly Dictionary<string, GrpcChannel> _channels = [];
     private readonly ConcurrentDictionary<string, string> _minted = new();
+    private volatile AuthInterceptorContext? _lastCall;
 
     public ParseResult ParseResult { get; } = parseResult;
 
     public Output Output { get; } = new(
         parseResult.InvocationConfiguration.Output,
         parseResult.InvocationConfiguration.Error,
-        parseResult.GetValue(GlobalOptions.Json));
+        parseResult.GetValue(GlobalOptions.Json),
+        parseResult.GetValue(GlobalOptions.Verbose),
+        stderrIsTerminal: ReferenceEquals(parseResult.InvocationConfiguration.Error, Console.Error) && !Console.IsErrorRedirected);
 
     /// <summary>The service addresses this command has called, for error messages.</summary>
     public IReadOnlyCollection<string> Addresses => _channels.Keys;
@@ -39,8 +42,27 @@ public sealed class CommandContext(ParseResult parseResult) : IDisposable
 
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>The deadline for a call starting now (--timeout).</summary>
-    public DateTime Deadline() => DateTime.UtcNow + (ParseResult.GetValue(GlobalOptions.Timeout) ?? DefaultTimeout);
+    /// <summary>--timeout: a unary call's deadline; for a stream, how long it may go without a message (<see cref="StreamTimeout"/>).</summary>
+    public TimeSpan Timeout => ParseResult.GetValue(GlobalOptions.Timeout) ?? DefaultTimeout;
+
+    /// <summary>The deadline for a unary call starting now (--timeout).</summary>
+    public DateTime Deadline() => DateTime.UtcNow + Timeout;
+
+    /// <summary>For a stream: cancelled when --timeout passes without a message; the stream as a whole has no deadline.</summary>
+    public StreamTimeout StreamTimeout(string waitingFor, CancellationToken cancellationToken) => new(Timeout, waitingFor, cancellationToken);
+
+    /// <summary>The command, and the call it made last and where, for an error report.</summary>
+    public FailedStep Step()
+    {
+        var command = FailedStep.CommandOf(ParseResult);
+        if (_lastCall is not { } call)
+        {
+            return new FailedStep(command);
+        }
+
+        var service = call.ServiceUrl.LastIndexOf('/');
+        return new FailedStep(command, $"/{call.ServiceUrl[(service + 1)..]}/{call.MethodName}", call.ServiceUrl[..service]);
+    }
 
     public InventoryService.InventoryServiceClient Inventory() => new(Channel(GlobalOptions.Inventory));
 
@@ -56,6 +78,7 @@ public sealed class CommandContext(ParseResult parseResult) : IDisposable
     /// </summary>
     private string TokenFor(AuthInterceptorContext call)
     {
+        _lastCall = call;
         if (ParseResult.GetValue(GlobalOptions.Token) is { Length: > 0 } token)
         {
             return token;

@@ -4,7 +4,7 @@ using Grpc.Core;
 
 namespace Contoso.Retail.Cli;
 
-/// <summary>Runs a command's handler and turns failures into "error: ..." on stderr and an exit code.</summary>
+/// <summary>Runs a command's handler and turns failures into "error: ..." (or a JSON object with --json) on stderr and an exit code.</summary>
 public static class CommandRunner
 {
     public static void SetHandler(this Command command, Func<CommandContext, CancellationToken, Task<int>> handler)
@@ -19,7 +19,7 @@ public static class CommandRunner
             }
             catch (RpcException ex)
             {
-                context.Output.Error(ex);
+                context.Output.Error(ex, context.Step());
                 if (ex.StatusCode == StatusCode.Unavailable)
                 {
                     context.Output.Hint($"is the service running at {string.Join(" / ", context.Addresses)}? "
@@ -39,18 +39,18 @@ public static class CommandRunner
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                context.Output.Error("cancelled");
+                context.Output.Error(nameof(StatusCode.Cancelled), "cancelled", context.Step());
                 return RetailCli.Failure;
             }
             catch (UsageException ex)
             {
-                context.Output.Error(ex.Message);
+                context.Output.Error("Usage", ex.Message, context.Step());
                 return RetailCli.UsageError;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 // Anything else (a bad address, a refused connection outside gRPC) is one line, never a stack trace.
-                context.Output.Error(ex.GetBaseException().Message);
+                context.Output.Error(nameof(StatusCode.Unknown), ex.GetBaseException().Message, context.Step());
                 return RetailCli.Failure;
             }
         });

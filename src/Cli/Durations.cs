@@ -38,6 +38,15 @@ public static class Durations
         return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out duration) && duration > TimeSpan.Zero;
     }
 
+    /// <summary>The way it would be typed: 500ms, 10s, 1.5m, 2h.</summary>
+    public static string Format(TimeSpan duration) => duration switch
+    {
+        { TotalSeconds: < 1 } => string.Create(CultureInfo.InvariantCulture, $"{duration.TotalMilliseconds:0.###}ms"),
+        { TotalMinutes: < 1 } => string.Create(CultureInfo.InvariantCulture, $"{duration.TotalSeconds:0.###}s"),
+        { TotalHours: < 1 } => string.Create(CultureInfo.InvariantCulture, $"{duration.TotalMinutes:0.###}m"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{duration.TotalHours:0.###}h"),
+    };
+
     /// <summary>A System.CommandLine parser: a bad value is a usage error naming the option.</summary>
     public static TimeSpan ParseArgument(ArgumentResult result)
     {

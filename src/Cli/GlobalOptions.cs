@@ -15,14 +15,21 @@ public static class GlobalOptions
 
     public static readonly Option<TimeSpan?> Timeout = new("--timeout")
     {
-        Description = "Deadline for each call, e.g. 500ms, 10s, 2m; a watch has none. [default: 10s]",
+        Description = "Deadline for each unary call, e.g. 500ms, 10s, 2m. A stream is never cut short as a whole: it fails when this long "
+            + "passes without its next message (an acknowledgement, a page of results); a watch has none. [default: 10s]",
         CustomParser = result => Durations.ParseArgument(result),
         Recursive = true,
     };
 
     public static readonly Option<bool> Json = new("--json")
     {
-        Description = "Write results as JSON (one object per line for streams).",
+        Description = "Write results as JSON (one object per line for streams), and an error as one JSON object on stderr.",
+        Recursive = true,
+    };
+
+    public static readonly Option<bool> Verbose = new("--verbose", "-v")
+    {
+        Description = "Print a line per acknowledgement of a long send, instead of a progress bar on a terminal's stderr.",
         Recursive = true,
     };
 
@@ -50,6 +57,7 @@ public static class GlobalOptions
         //#endif
         root.Options.Add(Timeout);
         root.Options.Add(Json);
+        root.Options.Add(Verbose);
         root.Options.Add(Token);
         root.Options.Add(DevKey);
     }

@@ -1,4 +1,7 @@
 using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.Contracts.Orders.V1;
@@ -7,6 +10,7 @@ using Contoso.Retail.Contracts.Telemetry.V1;
 //#endif
 
 using Google.Protobuf;
+using Google.Protobuf.Reflection;
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 
@@ -15,14 +19,25 @@ using Grpc.Core;
 namespace Contoso.Retail.Cli;
 
 /// <summary>
-/// Every piece of output the Cli writes: readable text by default, protobuf JSON with --json
-/// (one object per line), and errors as "error: Code: message" plus rich details on stderr.
+/// Every piece of output the Cli writes: readable text by default, protobuf JSON with --json (one object per line),
+/// errors on stderr as "error: Code: message" plus rich details, or with --json as one JSON object.
 /// </summary>
-public sealed class Output(TextWriter stdout, TextWriter stderr, bool json)
+/// <param name="stderrIsTerminal">Progress bars are drawn only on a terminal; redirected, stderr gets whole lines only.</param>
+public sealed class Output(TextWriter stdout, TextWriter stderr, bool json, bool verbose = false, bool stderrIsTerminal = false)
 {
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
 
+    private static readonly JsonFormatter DetailFormatter = new(JsonFormatter.Settings.Default.WithTypeRegistry(TypeRegistry.FromMessages(
+        BadRequest.Descriptor, PreconditionFailure.Descriptor, ResourceInfo.Descriptor, ErrorInfo.Descriptor, RetryInfo.Descriptor)));
+
     public bool IsJson { get; } = json;
+
+    /// <summary>--verbose: a line per message of a long stream (an acknowledgement) instead of a progress bar.</summary>
+    public bool IsVerbose { get; } = verbose;
+
+    /// <summary>A progress bar on stderr for a long stream; null when there is none to draw (redirected, --verbose, --json).</summary>
+    public ProgressReporter? Progress(string unit, long? total) =>
+        stderrIsTerminal && !IsVerbose && !IsJson ? new ProgressReporter(stderr, unit, total, TimeProvider.System) : null;
 
     /// <summary>A line of narration; left out with --json so stdout stays machine-readable.</summary>
     public void Line(string text)
@@ -120,11 +135,17 @@ public sealed class Output(TextWriter stdout, TextWriter stderr, bool json)
     }
 
     //#if (IncludeTelemetry)
+    /// <summary>An acknowledgement, with --json or --verbose only: otherwise a progress bar (or nothing) shows them.</summary>
     public void Ack(StreamIngestResponse ack)
     {
         if (IsJson)
         {
             Message(ack);
+            return;
+        }
+
+        if (!IsVerbose)
+        {
             return;
         }
 
@@ -148,31 +169,113 @@ public sealed class Output(TextWriter stdout, TextWriter stderr, bool json)
     //#endif
     public void Error(string message) => stderr.WriteLine($"error: {message}");
 
-    /// <summary>An indented line under an error.</summary>
     /// <summary>A minted token, alone on stdout so that $(retail token ...) captures it.</summary>
     public void Token(string token) => stdout.WriteLine(token);
 
-    public void Hint(string text) => stderr.WriteLine($"  {text}");
+    /// <summary>An indented line under an error; left out with --json, whose error is a single object.</summary>
+    public void Hint(string text)
+    {
+        if (!IsJson)
+        {
+            stderr.WriteLine($"  {text}");
+        }
+    }
 
-    /// <summary>The status code and message, then any google.rpc details (field violations, preconditions...).</summary>
-    public void Error(RpcException exception)
+    /// <summary>
+    /// The status code and message, then any google.rpc details (field violations, preconditions...);
+    /// with --json all of it, and what the Cli was doing, as one object on stderr (see <see cref="Failure"/>).
+    /// </summary>
+    public void Error(RpcException exception, FailedStep step)
     {
         ArgumentNullException.ThrowIfNull(exception);
         // A transport failure's cause (e.g. "Connection refused") is only in the client-side DebugException.
         var cause = exception.Status.DebugException?.GetBaseException().Message;
-        stderr.WriteLine($"error: {exception.StatusCode}: {exception.Status.Detail}{(cause is null ? "" : $" ({cause})")}");
-        var status = exception.GetRpcStatus();
-        if (status is null)
+        var details = exception.GetRpcStatus()?.Details ?? [];
+        if (IsJson)
         {
+            Failure(exception.StatusCode.ToString(), exception.Status.Detail, step, cause, details);
             return;
         }
 
-        foreach (var detail in status.Details)
+        stderr.WriteLine($"error: {exception.StatusCode}: {exception.Status.Detail}{(cause is null ? "" : $" ({cause})")}");
+        foreach (var detail in details)
         {
             foreach (var line in DetailLines(detail))
             {
                 stderr.WriteLine($"  {line}");
             }
+        }
+    }
+
+    /// <summary>A failure that is not a call's status (cancelled, a usage error, an unreachable address...).</summary>
+    public void Error(string code, string message, FailedStep step)
+    {
+        if (IsJson)
+        {
+            Failure(code, message, step, cause: null, details: []);
+            return;
+        }
+
+        Error(message);
+    }
+
+    /// <summary>
+    /// With --json, one line on stderr (stdout keeps only results):
+    /// {"error":{"code":"NotFound","detail":"...","command":"orders get","call":"/orders.v1.OrderService/GetOrder",
+    /// "address":"http://...","cause":"...","details":[google.rpc details as protobuf JSON]}};
+    /// fields with nothing to say are left out.
+    /// </summary>
+    private void Failure(string code, string detail, FailedStep step, string? cause, IEnumerable<Any> details)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartObject();
+            json.WriteStartObject("error");
+            json.WriteString("code", code);
+            json.WriteString("detail", detail);
+            json.WriteString("command", step.Command);
+            WriteIfAny("call", step.Call);
+            WriteIfAny("address", step.Address);
+            WriteIfAny("cause", cause);
+            var all = details.ToList();
+            if (all.Count > 0)
+            {
+                json.WriteStartArray("details");
+                foreach (var any in all)
+                {
+                    using var formatted = JsonDocument.Parse(FormatDetail(any));
+                    formatted.RootElement.WriteTo(json);
+                }
+
+                json.WriteEndArray();
+            }
+
+            json.WriteEndObject();
+            json.WriteEndObject();
+
+            void WriteIfAny(string name, string? value)
+            {
+                if (value is { Length: > 0 })
+                {
+                    json.WriteString(name, value);
+                }
+            }
+        }
+
+        stderr.WriteLine(Encoding.UTF8.GetString(buffer.ToArray()));
+    }
+
+    /// <summary>A known google.rpc detail as protobuf JSON ("@type" and its fields); any other as its type alone.</summary>
+    private static string FormatDetail(Any detail)
+    {
+        try
+        {
+            return DetailFormatter.Format(detail);
+        }
+        catch (InvalidOperationException)
+        {
+            return JsonSerializer.Serialize(new Dictionary<string, string> { ["@type"] = detail.TypeUrl });
         }
     }
 

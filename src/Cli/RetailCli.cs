@@ -41,6 +41,13 @@ public static class RetailCli
 
         if (parseResult.Action is ParseErrorAction)
         {
+            if (parseResult.GetResult(GlobalOptions.Json) is { Implicit: false })
+            {
+                new Output(stdout, stderr, json: true).Error(
+                    "Usage", string.Join(" ", parseResult.Errors.Select(e => e.Message)), new FailedStep(FailedStep.CommandOf(parseResult)));
+                return UsageError;
+            }
+
             foreach (var error in parseResult.Errors)
             {
                 await stderr.WriteLineAsync($"error: {error.Message}");

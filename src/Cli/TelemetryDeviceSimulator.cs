@@ -34,8 +34,11 @@ public sealed record TelemetryDeviceResult(string DeviceId, int Batches, int Ack
 /// N devices, each on its own StreamIngest stream, keeping every batch until it is acknowledged (after commit).
 /// A broken stream reconnects and resends them in order under stable ids, so a batch whose ack was lost is stored once.
 /// </summary>
+/// <param name="log">Reconnects and other events worth a line.</param>
+/// <param name="acknowledged">Each first acknowledgement of a batch (for a progress bar or --verbose lines).</param>
 public sealed class TelemetryDeviceSimulator(
-    Func<TelemetryIngestService.TelemetryIngestServiceClient> client, TelemetrySimulation simulation, Action<string> log)
+    Func<TelemetryIngestService.TelemetryIngestServiceClient> client, TelemetrySimulation simulation, Action<string> log,
+    Action<StreamIngestResponse>? acknowledged = null)
 {
     private static readonly TimeSpan DefaultAckTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan PointSpacing = TimeSpan.FromMilliseconds(10);
@@ -43,6 +46,7 @@ public sealed class TelemetryDeviceSimulator(
     private readonly Func<TelemetryIngestService.TelemetryIngestServiceClient> _client = client;
     private readonly TelemetrySimulation _simulation = simulation;
     private readonly Action<string> _log = log;
+    private readonly Action<StreamIngestResponse>? _acknowledged = acknowledged;
 
     /// <summary>Makes batch ids unique to this run, so a second run with the same devices is stored again.</summary>
     private readonly string _run = Guid.NewGuid().ToString("N")[..8];
@@ -171,6 +175,7 @@ public sealed class TelemetryDeviceSimulator(
                 }
 
                 progress.TrySetResult();
+                owner._acknowledged?.Invoke(ack);
             }
         }
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
 
 using Contoso.Retail.Contracts.Inventory.V1;
@@ -125,6 +126,49 @@ public sealed partial class CliTests(CliServices services) : IClassFixture<CliSe
     }
 
     [Fact]
+    public async Task Orders_get_of_an_unknown_id_with_json_fails_with_one_json_object_on_stderr_saying_what_was_called()
+    {
+        var get = await services.RunAsync("orders", "get", "no-such-order", "--json");
+
+        Assert.Equal((1, ""), (get.ExitCode, get.Out));
+        var error = JsonSerializer.Deserialize<JsonElement>(Assert.Single(get.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries))).GetProperty("error");
+        Assert.Equal("NotFound", error.GetProperty("code").GetString());
+        Assert.Contains("no-such-order", error.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("orders get", error.GetProperty("command").GetString());
+        Assert.Equal("/orders.v1.OrderService/GetOrder", error.GetProperty("call").GetString());
+        Assert.Equal(services.Orders.Address.ToString().TrimEnd('/'), error.GetProperty("address").GetString());
+    }
+
+    [Fact]
+    public async Task Orders_place_beyond_stock_with_json_carries_the_precondition_details_in_the_json_error()
+    {
+        var sku = NewSku();
+        await services.RunAsync("items", "upsert", sku, "--name", "Lamps", "--available", "1");
+
+        var place = await services.RunAsync("orders", "place", "--customer", NewCustomer(), "--line", $"{sku}:2", "--json");
+
+        Assert.Equal((1, ""), (place.ExitCode, place.Out));
+        var error = JsonSerializer.Deserialize<JsonElement>(place.Error).GetProperty("error");
+        Assert.Equal("FailedPrecondition", error.GetProperty("code").GetString());
+        var detail = Assert.Single(error.GetProperty("details").EnumerateArray());
+        Assert.Equal("type.googleapis.com/google.rpc.PreconditionFailure", detail.GetProperty("@type").GetString());
+        Assert.Equal(sku, detail.GetProperty("violations")[0].GetProperty("subject").GetString());
+    }
+
+    [Fact]
+    public async Task Unreachable_service_with_json_fails_with_unavailable_as_json_and_its_cause()
+    {
+        var result = await CliServices.RunCliAsync("items", "list", "--inventory", "http://127.0.0.1:1", "--timeout", "5s", "--json");
+
+        Assert.Equal((1, ""), (result.ExitCode, result.Out));
+        var error = JsonSerializer.Deserialize<JsonElement>(result.Error).GetProperty("error");
+        Assert.Equal("Unavailable", error.GetProperty("code").GetString());
+        Assert.Equal("/inventory.v1.InventoryService/ListItems", error.GetProperty("call").GetString());
+        Assert.Equal("http://127.0.0.1:1", error.GetProperty("address").GetString());
+        Assert.True(error.TryGetProperty("cause", out _), result.Error);
+    }
+
+    [Fact]
     public async Task Stock_watch_prints_the_current_level_then_changes_until_count()
     {
         var sku = NewSku();
@@ -172,7 +216,7 @@ public sealed partial class CliTests(CliServices services) : IClassFixture<CliSe
     {
         var device = $"cli-{Guid.NewGuid():N}"[..12];
 
-        var send = await services.RunAsync("telemetry", "send", "--device", device, "--metric", "temperature_c", "--points", "120", "--batch-size", "50");
+        var send = await services.RunAsync("telemetry", "send", "--device", device, "--metric", "temperature_c", "--points", "120", "--batch-size", "50", "--verbose");
         var query = await services.RunAsync("telemetry", "query", "--device", device, "--since", "1h");
         var resend = await services.RunAsync("telemetry", "send", "--device", device, "--metric", "temperature_c", "--points", "120", "--batch-size", "50");
         var requery = await services.RunAsync("telemetry", "query", "--device", device, "--metric", "temperature_c", "--limit", "1000");
@@ -186,7 +230,20 @@ public sealed partial class CliTests(CliServices services) : IClassFixture<CliSe
         Assert.Matches(@"(?m)^120 point\(s\)  min \S+  max \S+  mean \S+$", query.Out);
         Assert.Equal(120, query.Out.Split('\n').Count(l => l.Contains($"  {device}  temperature_c  ", StringComparison.Ordinal)));
         Assert.Contains("3 acknowledged: 0 point(s) stored, 3 batch(es) already stored before", resend.Out, StringComparison.Ordinal);
+        Assert.Equal("", resend.Error);
+        Assert.DoesNotContain("ack ", resend.Out, StringComparison.Ordinal); // without --verbose: the summary only (stderr is no terminal here)
         Assert.Matches(@"(?m)^120 point\(s\)  ", requery.Out);
+    }
+
+    [Fact]
+    public async Task A_value_the_command_refuses_with_json_exits_2_with_a_json_usage_error()
+    {
+        var send = await services.RunAsync("telemetry", "send", "--device", "d", "--metric", "m", "--points", "0", "--json");
+
+        Assert.Equal((2, ""), (send.ExitCode, send.Out));
+        var error = JsonSerializer.Deserialize<JsonElement>(send.Error).GetProperty("error");
+        Assert.Equal(("Usage", "telemetry send"), (error.GetProperty("code").GetString(), error.GetProperty("command").GetString()));
+        Assert.StartsWith("--points and --batch-size must be at least 1", error.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     //#endif
@@ -206,6 +263,20 @@ public sealed partial class CliTests(CliServices services) : IClassFixture<CliSe
         Assert.Equal(2, result.ExitCode);
         Assert.StartsWith("error: ", result.Error, StringComparison.Ordinal);
         Assert.Contains("--help' for usage.", result.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("items", "list", "--timeout", "soon")]
+    [InlineData("orders", "place", "--customer", "c", "--line", "no-quantity")]
+    public async Task Usage_errors_with_json_exit_2_with_a_json_error_naming_the_command(params string[] args)
+    {
+        var result = await CliServices.RunCliAsync([.. args, "--json"]);
+
+        Assert.Equal((2, ""), (result.ExitCode, result.Out));
+        var error = JsonSerializer.Deserialize<JsonElement>(result.Error).GetProperty("error");
+        Assert.Equal("Usage", error.GetProperty("code").GetString());
+        Assert.Equal($"{args[0]} {args[1]}", error.GetProperty("command").GetString());
+        Assert.Contains(args[^1], error.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -37,7 +37,7 @@ public static class TelemetryCommands
             DefaultValueFactory = _ => TimeSpan.FromSeconds(1),
             CustomParser = Durations.ParseArgument,
         };
-        var command = new Command("send", "Stream points over StreamIngest in batches and print each acknowledgement.")
+        var command = new Command("send", "Stream points over StreamIngest in batches: a progress bar, or a line per acknowledgement with --verbose or --json.")
         {
             device, metric, points, batchSize, startSeq, interval,
         };
@@ -68,15 +68,19 @@ public static class TelemetryCommands
     private static async Task<(int Acks, long Stored, int Duplicates)> StreamAsync(
         CommandContext context, IReadOnlyList<StreamIngestRequest> batches, CancellationToken cancellationToken)
     {
-        using var call = context.Telemetry().StreamIngest(deadline: context.Deadline(), cancellationToken: cancellationToken);
+        using var timeout = context.StreamTimeout("acknowledgement", cancellationToken);
+        using var call = context.Telemetry().StreamIngest(cancellationToken: timeout.Token);
+        var progress = context.Output.Progress("batches", batches.Count);
 
         // Acks arrive while later batches are still being written.
         var reading = Task.Run(async () =>
         {
             var (acks, stored, duplicates) = (0, 0L, 0);
-            await foreach (var ack in call.ResponseStream.ReadAllAsync(cancellationToken))
+            await foreach (var ack in call.ResponseStream.ReadAllAsync(timeout.Token))
             {
+                timeout.Restart();
                 context.Output.Ack(ack);
+                progress?.Advance();
                 (acks, stored, duplicates) = ack.Duplicate
                     ? (acks + 1, stored, duplicates + 1)
                     : (acks + 1, stored + ack.AcceptedPoints, duplicates);
@@ -89,17 +93,24 @@ public static class TelemetryCommands
         {
             foreach (var batch in batches)
             {
-                await call.RequestStream.WriteAsync(batch, cancellationToken);
+                await call.RequestStream.WriteAsync(batch, timeout.Token);
             }
 
             await call.RequestStream.CompleteAsync();
         }
-        catch (RpcException)
+        catch (Exception ex) when (ex is RpcException or InvalidOperationException || timeout.HasExpired)
         {
-            // The call failed; the reader reports its status.
+            // The call failed (a write after it ended is an InvalidOperationException) or --timeout gave it up: the reader says which.
         }
 
-        return await reading;
+        try
+        {
+            return await timeout.RunAsync(reading);
+        }
+        finally
+        {
+            progress?.Complete();
+        }
     }
 
     private static Command Query()
@@ -136,16 +147,24 @@ public static class TelemetryCommands
                 Limit = context.Get(limit),
             };
 
-            using var call = context.Telemetry().Query(request, deadline: context.Deadline(), cancellationToken: cancellationToken);
-            var values = new List<double>();
-            await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken))
-            {
-                context.Output.Points(response);
-                values.AddRange(response.Points.Select(p => p.Value));
-            }
-
+            using var timeout = context.StreamTimeout("points", cancellationToken);
+            using var call = context.Telemetry().Query(request, cancellationToken: timeout.Token);
+            var values = await timeout.RunAsync(ReadAsync());
             context.Output.Line(Summary(values));
             return RetailCli.Success;
+
+            async Task<List<double>> ReadAsync()
+            {
+                var read = new List<double>();
+                await foreach (var response in call.ResponseStream.ReadAllAsync(timeout.Token))
+                {
+                    timeout.Restart();
+                    context.Output.Points(response);
+                    read.AddRange(response.Points.Select(p => p.Value));
+                }
+
+                return read;
+            }
         });
         return command;
     }

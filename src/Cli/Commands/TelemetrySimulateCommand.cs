@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
 
+using Contoso.Retail.Contracts.Telemetry.V1;
+
 namespace Contoso.Retail.Cli.Commands;
 
 /// <summary>`retail telemetry simulate`: N devices streaming telemetry, reconnecting and resending what was not acknowledged.</summary>
@@ -33,6 +35,7 @@ public static class TelemetrySimulateCommand
             acknowledged; when a stream breaks it reconnects with backoff and resends the unacknowledged batches
             (the service acknowledges a batch it already stored as a duplicate and stores it once). A stream that
             acknowledges nothing for --timeout is reconnected too. Exits 0 when every batch was acknowledged.
+            On a terminal, a progress bar on stderr; --verbose prints a line per acknowledgement instead.
             """)
         {
             devices, batches, duration, every, batchSize, metric, prefix, window,
@@ -49,24 +52,56 @@ public static class TelemetrySimulateCommand
                 Metric: context.Get(metric)!,
                 DevicePrefix: context.Get(prefix)!,
                 Window: context.Get(window),
-                AckTimeout: context.ParseResult.GetValue(GlobalOptions.Timeout) ?? CommandContext.DefaultTimeout);
+                AckTimeout: context.Timeout);
             Validate(simulation);
+
+            var howMany = simulation.Batches is { } b ? $"{b} batch(es)" : "batches";
+            var howLong = forTime is { } d ? $" for {d.TotalSeconds:0.#}s" : "";
+            context.Output.Line($"simulating {simulation.Devices} device(s), {howMany} of {simulation.BatchSize} point(s) each{howLong}");
 
             var stderr = context.ParseResult.InvocationConfiguration.Error;
             var gate = new Lock();
-            var simulator = new TelemetryDeviceSimulator(context.Telemetry, simulation, line =>
+            var progress = context.Output.Progress("batches", simulation.Devices * (long?)simulation.Batches);
+            var simulator = new TelemetryDeviceSimulator(context.Telemetry, simulation, Log, Acknowledged);
+            IReadOnlyList<TelemetryDeviceResult> results;
+            try
             {
+                results = await simulator.RunAsync(cancellationToken);
+            }
+            finally
+            {
+                progress?.Complete();
+            }
+
+            Report(context, results);
+            return RetailCli.Success;
+
+            void Log(string line)
+            {
+                if (progress is { } bar)
+                {
+                    bar.WriteLine(line);
+                    return;
+                }
+
                 lock (gate)
                 {
                     stderr.WriteLine(line);
                 }
-            });
-            var howMany = simulation.Batches is { } b ? $"{b} batch(es)" : "batches";
-            var howLong = forTime is { } d ? $" for {d.TotalSeconds:0.#}s" : "";
-            context.Output.Line($"simulating {simulation.Devices} device(s), {howMany} of {simulation.BatchSize} point(s) each{howLong}");
-            var results = await simulator.RunAsync(cancellationToken);
-            Report(context, results);
-            return RetailCli.Success;
+            }
+
+            void Acknowledged(StreamIngestResponse ack)
+            {
+                progress?.Advance();
+                if (!context.Output.IsJson)
+                {
+                    // --json prints one result per device at the end, not the acknowledgements.
+                    lock (gate)
+                    {
+                        context.Output.Ack(ack);
+                    }
+                }
+            }
         });
         return command;
     }
