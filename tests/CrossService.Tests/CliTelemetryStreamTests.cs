@@ -21,13 +21,13 @@ public sealed class CliTelemetryStreamTests(SlowTelemetry telemetry) : IClassFix
     {
         var device = $"{SlowTelemetry.Slow}{Guid.NewGuid():N}"[..16];
 
-        // 12 batches at 200 ms each: at least 2.4 s of stream under a 1.5 s --timeout.
+        // 16 batches at 250 ms each: at least 4 s of stream under a 3 s --timeout (each ack has 2.75 s to spare on a busy machine).
         var started = DateTime.UtcNow;
-        var send = await telemetry.SendAsync(device, "--points", "12", "--batch-size", "1", "--timeout", "1500ms");
+        var send = await telemetry.SendAsync(device, "--points", "16", "--batch-size", "1", "--timeout", "3s");
 
         Assert.Equal((0, ""), (send.ExitCode, send.Error));
-        Assert.Contains("12 acknowledged: 12 point(s) stored", send.Out, StringComparison.Ordinal);
-        Assert.True(DateTime.UtcNow - started > TimeSpan.FromSeconds(2.4), "the stream should have outlasted --timeout");
+        Assert.Contains("16 acknowledged: 16 point(s) stored", send.Out, StringComparison.Ordinal);
+        Assert.True(DateTime.UtcNow - started > TimeSpan.FromSeconds(4), "the stream should have outlasted --timeout");
     }
 
     [Fact]
@@ -46,14 +46,15 @@ public sealed class CliTelemetryStreamTests(SlowTelemetry telemetry) : IClassFix
     {
         var device = $"{SlowTelemetry.Stalled}{Guid.NewGuid():N}"[..16];
 
-        var send = await telemetry.SendAsync(device, "--points", "3", "--batch-size", "1", "--timeout", "2s", "--json");
+        // The first ack has 5 s to arrive however busy the machine; the second never comes.
+        var send = await telemetry.SendAsync(device, "--points", "3", "--batch-size", "1", "--timeout", "5s", "--json");
 
         Assert.Equal(1, send.ExitCode);
         var ack = JsonSerializer.Deserialize<JsonElement>(Assert.Single(send.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
         Assert.Equal($"{device}-1", ack.GetProperty("batchId").GetString());
         var error = JsonSerializer.Deserialize<JsonElement>(Assert.Single(send.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries))).GetProperty("error");
         Assert.Equal("DeadlineExceeded", error.GetProperty("code").GetString());
-        Assert.StartsWith("no acknowledgement for 2s", error.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.StartsWith("no acknowledgement for 5s", error.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal("telemetry send", error.GetProperty("command").GetString());
         Assert.Equal("/telemetry.v1.TelemetryIngestService/StreamIngest", error.GetProperty("call").GetString());
         Assert.Equal(telemetry.Url, error.GetProperty("address").GetString());
@@ -61,7 +62,7 @@ public sealed class CliTelemetryStreamTests(SlowTelemetry telemetry) : IClassFix
 }
 
 /// <summary>
-/// The ingest service on Kestrel behind an interceptor that slows its reading by device: "slow-" devices take 200 ms
+/// The ingest service on Kestrel behind an interceptor that slows its reading by device: "slow-" devices take 250 ms
 /// a batch, "stall-" devices are never read past their first batch (until the call ends).
 /// </summary>
 public sealed class SlowTelemetry : IAsyncLifetime
@@ -118,7 +119,7 @@ public sealed class SlowTelemetry : IAsyncLifetime
             if (device.StartsWith(Slow, StringComparison.Ordinal))
             {
                 // A slow service, not a wait for something: each batch takes this long to come through.
-                await Task.Delay(TimeSpan.FromMilliseconds(200), either.Token);
+                await Task.Delay(TimeSpan.FromMilliseconds(250), either.Token);
             }
             else if (device.StartsWith(Stalled, StringComparison.Ordinal) && ++_read > 1)
             {
