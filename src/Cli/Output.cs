@@ -149,7 +149,7 @@ public sealed class Output(TextWriter stdout, TextWriter stderr, bool json)
     public void Error(string message) => stderr.WriteLine($"error: {message}");
 
     /// <summary>An indented line under an error.</summary>
-    /// <summary>A minted token, alone on stdout so that $(retail token ...) captures it.</summary>
+    /// <summary>A minted token, alone on stdout so that $(contoso-retail token ...) captures it.</summary>
     public void Token(string token) => stdout.WriteLine(token);
 
     public void Hint(string text) => stderr.WriteLine($"  {text}");

@@ -110,6 +110,11 @@ public sealed partial class InstantiationTests(TemplatePackage template)
             {
                 Assert.True(text.Contains(variant.SnakeName, StringComparison.Ordinal), $"{path}: expected '{variant.SnakeName}' where the reference has contoso_retail");
             }
+
+            if (original.Contains("CONTOSO_RETAIL_", StringComparison.Ordinal))
+            {
+                Assert.True(text.Contains(variant.UpperSnakeName + "_", StringComparison.Ordinal), $"{path}: expected '{variant.UpperSnakeName}_' where the reference has CONTOSO_RETAIL_");
+            }
         }
     }
 
@@ -168,6 +173,6 @@ public sealed partial class InstantiationTests(TemplatePackage template)
     [GeneratedRegex(@"^\s*\{([0-9A-Fa-f-]+)\}\.", RegexOptions.Multiline)]
     private static partial Regex ConfigurationGuid();
 
-    [GeneratedRegex(@"telemetry[-_. ]?ingest|telemetry\.v1|telemetry_pb2|RETAIL_TELEMETRY|--telemetry\b|telemetry\.(read|write)\b|\b51[01]3\b|ConnectionStrings(__|:)Telemetry", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"telemetry[-_. ]?ingest|telemetry\.v1|telemetry_pb2|_TELEMETRY_URL|--telemetry\b|telemetry\.(read|write)\b|\b51[01]3\b|ConnectionStrings(__|:)Telemetry", RegexOptions.IgnoreCase)]
     private static partial Regex TelemetrySamplePattern();
 }

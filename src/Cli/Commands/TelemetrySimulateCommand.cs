@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace Contoso.Retail.Cli.Commands;
 
-/// <summary>`retail telemetry simulate`: N devices streaming telemetry, reconnecting and resending what was not acknowledged.</summary>
+/// <summary>`contoso-retail telemetry simulate`: N devices streaming telemetry, reconnecting and resending what was not acknowledged.</summary>
 public static class TelemetrySimulateCommand
 {
     private const int DefaultBatches = 10;
@@ -66,7 +66,7 @@ public static class TelemetrySimulateCommand
             context.Output.Line($"simulating {simulation.Devices} device(s), {howMany} of {simulation.BatchSize} point(s) each{howLong}");
             var results = await simulator.RunAsync(cancellationToken);
             Report(context, results);
-            return RetailCli.Success;
+            return CliApp.Success;
         });
         return command;
     }

@@ -7,7 +7,7 @@ namespace Contoso.Retail.Contracts.Auth;
 
 /// <summary>
 /// Development tokens: HS256 JWTs signed with a shared key, as the services accept them when
-/// Auth:DevSigningKey is configured. The Cli (`retail token`), DevHost and the tests mint them here.
+/// Auth:DevSigningKey is configured. The Cli (`contoso-retail token`), DevHost and the tests mint them here.
 /// A service refuses to start in Production with any development key.
 /// </summary>
 public static class DevTokens
@@ -18,9 +18,9 @@ public static class DevTokens
     /// </summary>
     public const string DevelopmentKey = "Y29udG9zby1yZXRhaWwtREVWRUxPUE1FTlQtT05MWS1zaWduaW5nLWtleS1uZXZlci1pbi1wcm9k";
 
-    public const string DefaultIssuer = "retail-dev";
+    public const string DefaultIssuer = "contoso-retail-dev";
 
-    public const string DefaultAudience = "retail";
+    public const string DefaultAudience = "contoso-retail";
 
     /// <summary>HMAC-SHA256 wants a key at least as long as its output.</summary>
     public const int MinimumKeyBytes = 32;
