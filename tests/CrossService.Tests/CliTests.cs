@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using System.Xml.Linq;
 
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.TestSupport;
@@ -257,12 +258,14 @@ public sealed partial class CliTests(CliServices services) : IClassFixture<CliSe
     }
 
     [Fact]
-    public async Task Help_names_the_command_contoso_retail()
+    public async Task Help_names_the_tool_command_that_dotnet_pack_installs()
     {
+        var toolCommand = XDocument.Load(Repository.PathOf("src", "Cli", "Cli.csproj")).Descendants("ToolCommandName").Single().Value;
+
         var result = await CliServices.RunCliAsync("--help");
 
         Assert.Equal(0, result.ExitCode);
-        Assert.Contains("contoso-retail [command] [options]", result.Out, StringComparison.Ordinal);
+        Assert.Contains($"{toolCommand} [command] [options]", result.Out, StringComparison.Ordinal);
     }
 
     private static string NewSku() => $"CLI-{Guid.NewGuid():N}"[..12].ToUpperInvariant();
