@@ -28,6 +28,34 @@ public sealed partial class InstantiationTests(TemplatePackage template)
         Assert.True(hits.Count == 0, $"'contoso' (any case) left in {variant}:\n{string.Join('\n', hits.Take(40))}");
     }
 
+    [Fact]
+    public async Task Each_solution_gets_its_own_project_guids_and_development_signing_key()
+    {
+        var variant = new Variant("Fabrikam.Shipping");
+        var first = new GeneratedTree(await template.GenerateAsync(variant));
+        var (secondRoot, result) = await template.InstantiateFreshAsync(variant);
+        result.EnsureSuccess();
+        var second = new GeneratedTree(secondRoot);
+        var reference = File.ReadAllText(Contoso.Retail.TestSupport.Repository.PathOf("Services.sln"));
+
+        HashSet<string> ProjectGuids(string sln) => ProjectGuid().Matches(sln).Select(m => m.Groups[1].Value.ToUpperInvariant()).ToHashSet();
+        var (firstGuids, secondGuids, referenceGuids) = (ProjectGuids(first.Read("Services.sln")), ProjectGuids(second.Read("Services.sln")), ProjectGuids(reference));
+        Assert.Equal(firstGuids.Count, secondGuids.Count);
+        Assert.Empty(firstGuids.Intersect(secondGuids));
+        Assert.Empty(firstGuids.Intersect(referenceGuids));
+
+        string DevKey(GeneratedTree tree) => DevelopmentKey().Match(tree.Read("src/Contracts/Auth/DevTokens.cs")).Groups[1].Value;
+        var (firstKey, secondKey) = (DevKey(first), DevKey(second));
+        Assert.NotEqual(firstKey, secondKey);
+        Assert.NotEqual(Contoso.Retail.Contracts.Auth.DevTokens.DevelopmentKey, firstKey);
+        // Still a key the services accept (base64 of at least 32 bytes), and the same one wherever the reference has its key.
+        Assert.True(Contoso.Retail.Contracts.Auth.DevTokens.SigningKey(firstKey).KeySize >= 256);
+        foreach (var file in new[] { "src/Inventory/appsettings.Development.json", "src/Orders/appsettings.Development.json", "src/DevHost/appsettings.Development.json", "docker-compose.yml" })
+        {
+            Assert.Contains(firstKey, first.Read(file), StringComparison.Ordinal);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Variants))]
     public async Task Template_only_files_and_build_output_are_left_out(Variant variant)
@@ -163,6 +191,9 @@ public sealed partial class InstantiationTests(TemplatePackage template)
 
     [GeneratedRegex("contoso", RegexOptions.IgnoreCase)]
     private static partial Regex ContosoPattern();
+
+    [GeneratedRegex(@"DevelopmentKey = ""([^""]+)""")]
+    private static partial Regex DevelopmentKey();
 
     [GeneratedRegex(@"(^|/)(bin|obj|TestResults|node_modules|__pycache__)/|\.db(-shm|-wal)?$")]
     private static partial Regex BuildOutputPattern();

@@ -13,8 +13,9 @@ namespace Contoso.Retail.Contracts.Auth;
 public static class DevTokens
 {
     /// <summary>
-    /// The well-known development key (base64): in every appsettings.Development.json, DevHost and the tests.
-    /// It is public, so it protects nothing; it only makes local runs and tests exercise the real auth path.
+    /// The development key (base64): in every appsettings.Development.json, docker-compose.yml, the clients and the tests;
+    /// `dotnet new` puts a random one in each generated solution. It is in the repository, so it protects nothing; it only
+    /// makes local runs and tests exercise the real auth path.
     /// </summary>
     public const string DevelopmentKey = "Y29udG9zby1yZXRhaWwtREVWRUxPUE1FTlQtT05MWS1zaWduaW5nLWtleS1uZXZlci1pbi1wcm9k";
 
@@ -78,7 +79,7 @@ public static class DevTokens
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);
     }
 
-    /// <summary>A token the development services accept: the well-known key, default issuer and audience.</summary>
+    /// <summary>A token the development services accept: the development key, default issuer and audience.</summary>
     public static string Mint(string subject, IEnumerable<string> scopes, TimeSpan lifetime) =>
         Mint(DevelopmentKey, DefaultIssuer, DefaultAudience, subject, scopes, lifetime);
 }
