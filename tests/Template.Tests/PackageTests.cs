@@ -99,9 +99,9 @@ public sealed partial class PackageTests(TemplatePackage template)
         (await Dotnet.RunAsync(template.WorkDirectory, TimeSpan.FromMinutes(2), "new", "install", Repository.Root, "--debug:custom-hive", hive)).EnsureSuccess();
         var output = Path.Combine(template.WorkDirectory, "from-folder");
         (await Dotnet.RunAsync(template.WorkDirectory, TimeSpan.FromMinutes(5),
-            "new", TemplatePackage.ShortName, "-n", "Acme.Retail", "-o", output, "--skip-restore", "--no-update-check", "--debug:custom-hive", hive)).EnsureSuccess();
+            "new", TemplatePackage.ShortName, "-n", "Fabrikam.Shipping", "-o", output, "--skip-restore", "--no-update-check", "--debug:custom-hive", hive)).EnsureSuccess();
 
-        var fromPackage = new GeneratedTree(await template.GenerateAsync(new Variant("Acme.Retail")));
+        var fromPackage = new GeneratedTree(await template.GenerateAsync(new Variant("Fabrikam.Shipping")));
 
         Assert.Equal(fromPackage.Files, new GeneratedTree(output).Files);
     }
