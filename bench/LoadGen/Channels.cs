@@ -25,7 +25,7 @@ public sealed class Channels : IDisposable
     public GrpcChannel For(int worker) => _channels[worker % _channels.Length];
 
     /// <summary>
-    /// --token T, or --dev-token to mint one the way `retail token` does (development key unless --dev-key);
+    /// --token T, or --dev-token to mint one the way `contoso-retail token` does (development key unless --dev-key);
     /// null (no authorization header) for bare and peer servers.
     /// </summary>
     public static string? TokenFrom(Arguments args)

@@ -73,7 +73,7 @@ public sealed class CommandContext(ParseResult parseResult) : IDisposable
     //#endif
 
     /// <summary>
-    /// --token / RETAIL_TOKEN as given, or a development token with the scope the method requires. The Cli is an operator's
+    /// --token / CONTOSO_RETAIL_TOKEN as given, or a development token with the scope the method requires. The Cli is an operator's
     /// tool, so its development tokens also carry orders.admin: it places and reads orders of any --customer.
     /// </summary>
     private string TokenFor(AuthInterceptorContext call)

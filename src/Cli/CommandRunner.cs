@@ -23,35 +23,35 @@ public static class CommandRunner
                 if (ex.StatusCode == StatusCode.Unavailable)
                 {
                     context.Output.Hint($"is the service running at {string.Join(" / ", context.Addresses)}? "
-                        + "(the --<service> options or RETAIL_<SERVICE>_URL set the addresses)");
+                        + "(the --<service> options or CONTOSO_RETAIL_<SERVICE>_URL set the addresses)");
                 }
                 else if (ex.StatusCode == StatusCode.Unauthenticated)
                 {
-                    context.Output.Hint("the service refused the token: pass one with --token or RETAIL_TOKEN, or let the Cli mint one "
-                        + "with the services' development key (--dev-key or RETAIL_DEV_SIGNING_KEY)");
+                    context.Output.Hint("the service refused the token: pass one with --token or CONTOSO_RETAIL_TOKEN, or let the Cli mint one "
+                        + "with the services' development key (--dev-key or CONTOSO_RETAIL_DEV_SIGNING_KEY)");
                 }
                 else if (ex.StatusCode == StatusCode.PermissionDenied)
                 {
-                    context.Output.Hint("the token lacks the scope named above: `retail token --scope <scope>` mints one with it");
+                    context.Output.Hint("the token lacks the scope named above: `contoso-retail token --scope <scope>` mints one with it");
                 }
 
-                return RetailCli.Failure;
+                return CliApp.Failure;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 context.Output.Error(nameof(StatusCode.Cancelled), "cancelled", context.Step());
-                return RetailCli.Failure;
+                return CliApp.Failure;
             }
             catch (UsageException ex)
             {
                 context.Output.Error("Usage", ex.Message, context.Step());
-                return RetailCli.UsageError;
+                return CliApp.UsageError;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 // Anything else (a bad address, a refused connection outside gRPC) is one line, never a stack trace.
                 context.Output.Error(nameof(StatusCode.Unknown), ex.GetBaseException().Message, context.Step());
-                return RetailCli.Failure;
+                return CliApp.Failure;
             }
         });
     }

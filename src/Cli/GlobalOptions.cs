@@ -7,10 +7,10 @@ namespace Contoso.Retail.Cli;
 /// <summary>Options every command accepts: where the services are, the per-call deadline, the output format, credentials.</summary>
 public static class GlobalOptions
 {
-    public static readonly Option<string> Inventory = Address("--inventory", "RETAIL_INVENTORY_URL", "http://127.0.0.1:5101", "Inventory");
-    public static readonly Option<string> Orders = Address("--orders", "RETAIL_ORDERS_URL", "http://127.0.0.1:5102", "Orders");
+    public static readonly Option<string> Inventory = Address("--inventory", "CONTOSO_RETAIL_INVENTORY_URL", "http://127.0.0.1:5101", "Inventory");
+    public static readonly Option<string> Orders = Address("--orders", "CONTOSO_RETAIL_ORDERS_URL", "http://127.0.0.1:5102", "Orders");
     //#if (IncludeTelemetry)
-    public static readonly Option<string> Telemetry = Address("--telemetry", "RETAIL_TELEMETRY_URL", "http://127.0.0.1:5103", "Telemetry ingest");
+    public static readonly Option<string> Telemetry = Address("--telemetry", "CONTOSO_RETAIL_TELEMETRY_URL", "http://127.0.0.1:5103", "Telemetry ingest");
     //#endif
 
     public static readonly Option<TimeSpan?> Timeout = new("--timeout")
@@ -35,16 +35,16 @@ public static class GlobalOptions
 
     public static readonly Option<string> Token = new("--token")
     {
-        Description = "Bearer token for the calls [env: RETAIL_TOKEN]; "
+        Description = "Bearer token for the calls [env: CONTOSO_RETAIL_TOKEN]; "
             + "without one, a development token is minted with --dev-key and the scope each call needs.",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RETAIL_TOKEN") is { Length: > 0 } value ? value : "",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONTOSO_RETAIL_TOKEN") is { Length: > 0 } value ? value : "",
         Recursive = true,
     };
 
     public static readonly Option<string> DevKey = new("--dev-key")
     {
-        Description = "Development signing key (base64) for minted tokens [env: RETAIL_DEV_SIGNING_KEY; default: the well-known development key].",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RETAIL_DEV_SIGNING_KEY") is { Length: > 0 } value ? value : DevTokens.DevelopmentKey,
+        Description = "Development signing key (base64) for minted tokens [env: CONTOSO_RETAIL_DEV_SIGNING_KEY; default: the well-known development key].",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONTOSO_RETAIL_DEV_SIGNING_KEY") is { Length: > 0 } value ? value : DevTokens.DevelopmentKey,
         Recursive = true,
     };
 

@@ -169,7 +169,7 @@ public sealed class Output(TextWriter stdout, TextWriter stderr, bool json, bool
     //#endif
     public void Error(string message) => stderr.WriteLine($"error: {message}");
 
-    /// <summary>A minted token, alone on stdout so that $(retail token ...) captures it.</summary>
+    /// <summary>A minted token, alone on stdout so that $(contoso-retail token ...) captures it.</summary>
     public void Token(string token) => stdout.WriteLine(token);
 
     /// <summary>An indented line under an error; left out with --json, whose error is a single object.</summary>

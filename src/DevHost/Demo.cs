@@ -19,7 +19,7 @@ namespace Contoso.Retail.DevHost;
 /// Relies on Inventory's sample data (a fresh data folder): KB-001 is plentiful, DK-006 has 3 units.
 /// </summary>
 /// <param name="token">A bearer token with the scopes the demo's calls need.</param>
-public sealed class Demo(RetailSystem system, TextWriter output, string token)
+public sealed class Demo(DevHostSystem system, TextWriter output, string token)
 {
     /// <summary>What the demo calls: items, stock, orders (of two customers, hence orders.admin) and the rest, read and write.</summary>
     public static readonly string[] Scopes =

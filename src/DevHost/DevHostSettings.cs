@@ -88,7 +88,7 @@ public sealed class DevHostSettings
         // The demo starts from a clean slate unless told where its data lives.
         var temporary = demo && !values.ContainsKey($"{Section}:DataDir");
         var dataDir = temporary
-            ? Path.Combine(Path.GetTempPath(), $"retail-devhost-{Guid.NewGuid():N}")
+            ? Path.Combine(Path.GetTempPath(), $"contoso-retail-devhost-{Guid.NewGuid():N}")
             : Path.GetFullPath(section["DataDir"] ?? "data", contentRoot);
 
         return new DevHostSettings

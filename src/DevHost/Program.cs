@@ -17,7 +17,7 @@ if (settings.ShowHelp)
     return 0;
 }
 
-await using var system = new RetailSystem(settings, Console.Out);
+await using var system = new DevHostSystem(settings, Console.Out);
 try
 {
     await system.StartAsync(CancellationToken.None);

@@ -15,7 +15,7 @@ public sealed class AuthOptions
 {
     public const string Section = "Auth";
 
-    /// <summary>The "iss" tokens must carry. Default "retail-dev" with a DevSigningKey; the discovered issuer with an Authority.</summary>
+    /// <summary>The "iss" tokens must carry. Default "contoso-retail-dev" with a DevSigningKey; the discovered issuer with an Authority.</summary>
     public string? Issuer { get; set; }
 
     /// <summary>The "aud" tokens must carry.</summary>

@@ -33,7 +33,7 @@ public sealed class BrowserPageTests(ClientSystem system)
         var environment = new Dictionary<string, string>
         {
             ["PAGE_URL"] = system.Page.Address.ToString(),
-            ["RETAIL_TEST_SKU"] = sku,
+            ["CONTOSO_RETAIL_TEST_SKU"] = sku,
             ["CHROMIUM"] = ClientToolchain.Chromium,
             ["SCREENSHOT"] = screenshot,
         };

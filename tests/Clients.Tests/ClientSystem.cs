@@ -42,17 +42,17 @@ public sealed class ClientSystem : IAsyncLifetime
     public WebPage Page { get; private set; } = null!;
 
     /// <summary>Where the page is served from; empty until a test builds the page into it.</summary>
-    public string PageRoot { get; } = Directory.CreateTempSubdirectory("retail-page-").FullName;
+    public string PageRoot { get; } = Directory.CreateTempSubdirectory("contoso-retail-page-").FullName;
 
     /// <summary>What the clients' own tests read: the services' gRPC addresses and the development key.</summary>
     public Dictionary<string, string> Environment() => new()
     {
-        ["RETAIL_INVENTORY_URL"] = Url(Inventory.Address),
-        ["RETAIL_ORDERS_URL"] = Url(Orders.Address),
+        ["CONTOSO_RETAIL_INVENTORY_URL"] = Url(Inventory.Address),
+        ["CONTOSO_RETAIL_ORDERS_URL"] = Url(Orders.Address),
         //#if (IncludeTelemetry)
-        ["RETAIL_TELEMETRY_URL"] = Url(Telemetry.Address),
+        ["CONTOSO_RETAIL_TELEMETRY_URL"] = Url(Telemetry.Address),
         //#endif
-        ["RETAIL_DEV_SIGNING_KEY"] = DevTokens.DevelopmentKey,
+        ["CONTOSO_RETAIL_DEV_SIGNING_KEY"] = DevTokens.DevelopmentKey,
     };
 
     public async ValueTask InitializeAsync()

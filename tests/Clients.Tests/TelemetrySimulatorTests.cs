@@ -10,7 +10,7 @@ using Grpc.Core;
 
 namespace Contoso.Retail.Clients.Tests;
 
-/// <summary>`retail telemetry simulate`: N devices streaming, reconnecting and resending what was not acknowledged.</summary>
+/// <summary>`contoso-retail telemetry simulate`: N devices streaming, reconnecting and resending what was not acknowledged.</summary>
 public sealed class TelemetrySimulatorTests(ClientSystem system)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -59,7 +59,7 @@ public sealed class TelemetrySimulatorTests(ClientSystem system)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var exitCode = await RetailCli.RunAsync(
+        var exitCode = await CliApp.RunAsync(
             ["--telemetry", telemetry, "--timeout", "5s", "--json", "telemetry", "simulate", "--devices", $"{devices}", "--batches", $"{batches}",
              "--batch-size", $"{batchSize}", "--device-prefix", prefix],
             stdout, stderr, TestContext.Current.CancellationToken);

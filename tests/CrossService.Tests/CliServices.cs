@@ -22,7 +22,7 @@ public sealed class CliServices : IAsyncLifetime
     public RunningService Telemetry => _system.Telemetry;
 
     //#endif
-    /// <summary>Runs `retail args...` against these services, capturing stdout and stderr.</summary>
+    /// <summary>Runs `contoso-retail args...` against these services, capturing stdout and stderr.</summary>
     public Task<CliResult> RunAsync(params string[] args) =>
         RunCliAsync([
             .. args,
@@ -33,12 +33,12 @@ public sealed class CliServices : IAsyncLifetime
             //#endif
         ]);
 
-    /// <summary>Runs `retail args...` exactly as given.</summary>
+    /// <summary>Runs `contoso-retail args...` exactly as given.</summary>
     public static async Task<CliResult> RunCliAsync(params string[] args)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var exitCode = await RetailCli.RunAsync(args, stdout, stderr, TestContext.Current.CancellationToken);
+        var exitCode = await CliApp.RunAsync(args, stdout, stderr, TestContext.Current.CancellationToken);
         return new CliResult(exitCode, stdout.ToString(), stderr.ToString());
     }
 

@@ -79,7 +79,7 @@ public sealed class SlowTelemetry : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _service = await RetailServices.StartTelemetryAsync(new ServiceSetup
+        _service = await ServiceHosts.StartTelemetryAsync(new ServiceSetup
         {
             DefaultEndpoints = false,
             Configure = builder => builder.AddServerInterceptor(new SlowReading()),

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using System.Xml.Linq;
 
 using Contoso.Retail.Contracts.Inventory.V1;
 using Contoso.Retail.TestSupport;
@@ -8,7 +9,7 @@ using Google.Protobuf;
 
 namespace Contoso.Retail.CrossService.Tests;
 
-/// <summary>The `retail` command line, run in-process against real services on Kestrel.</summary>
+/// <summary>The `contoso-retail` command line, run in-process against real services on Kestrel.</summary>
 public sealed partial class CliTests(CliServices services) : IClassFixture<CliServices>
 {
     [Fact]
@@ -176,7 +177,7 @@ public sealed partial class CliTests(CliServices services) : IClassFixture<CliSe
         using var stdout = new StringWriter();
         using var synchronizedOut = TextWriter.Synchronized(stdout);
         using var stderr = new StringWriter();
-        var watching = Contoso.Retail.Cli.RetailCli.RunAsync(
+        var watching = Contoso.Retail.Cli.CliApp.RunAsync(
             ["stock", "watch", sku, "--count", "2", "--inventory", services.Inventory.Address.ToString()],
             synchronizedOut, stderr, TestContext.Current.CancellationToken);
 
@@ -200,7 +201,7 @@ public sealed partial class CliTests(CliServices services) : IClassFixture<CliSe
         using var synchronizedOut = TextWriter.Synchronized(stdout);
         using var stderr = new StringWriter();
         using var ctrlC = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        var watching = Contoso.Retail.Cli.RetailCli.RunAsync(
+        var watching = Contoso.Retail.Cli.CliApp.RunAsync(
             ["stock", "watch", sku, "--inventory", services.Inventory.Address.ToString()], synchronizedOut, stderr, ctrlC.Token);
 
         await Eventually.HoldsAsync(() => Task.FromResult(stdout.ToString().Contains(sku, StringComparison.Ordinal)), $"{sku} in the output", TimeSpan.FromSeconds(30));
@@ -305,7 +306,7 @@ public sealed partial class CliTests(CliServices services) : IClassFixture<CliSe
         Assert.Equal((0, ""), (list.ExitCode, list.Error));
         Assert.Equal(1, upsert.ExitCode);
         Assert.StartsWith("error: PermissionDenied: This call requires the scope 'inventory.write'.", upsert.Error, StringComparison.Ordinal);
-        Assert.Contains("retail token --scope", upsert.Error, StringComparison.Ordinal);
+        Assert.Contains("contoso-retail token --scope", upsert.Error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -321,19 +322,21 @@ public sealed partial class CliTests(CliServices services) : IClassFixture<CliSe
         {
             Assert.Equal(1, result.ExitCode);
             Assert.StartsWith("error: Unauthenticated: ", result.Error, StringComparison.Ordinal);
-            Assert.Contains("--token or RETAIL_TOKEN", result.Error, StringComparison.Ordinal);
+            Assert.Contains("--token or CONTOSO_RETAIL_TOKEN", result.Error, StringComparison.Ordinal);
         }
 
         Assert.DoesNotContain(token, given.Error, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Help_names_the_command_retail()
+    public async Task Help_names_the_tool_command_that_dotnet_pack_installs()
     {
+        var toolCommand = XDocument.Load(Repository.PathOf("src", "Cli", "Cli.csproj")).Descendants("ToolCommandName").Single().Value;
+
         var result = await CliServices.RunCliAsync("--help");
 
         Assert.Equal(0, result.ExitCode);
-        Assert.Contains("retail [command] [options]", result.Out, StringComparison.Ordinal);
+        Assert.Contains($"{toolCommand} [command] [options]", result.Out, StringComparison.Ordinal);
     }
 
     private static string NewSku() => $"CLI-{Guid.NewGuid():N}"[..12].ToUpperInvariant();

@@ -48,7 +48,7 @@ public sealed class DevHostTests
     [Fact]
     public async Task Started_normally_serves_all_three_and_stops_cleanly_on_SIGTERM()
     {
-        var dataDir = Directory.CreateTempSubdirectory("retail-devhost-test-");
+        var dataDir = Directory.CreateTempSubdirectory("contoso-retail-devhost-test-");
         try
         {
             await using var devHost = DevHostProcess.Start("--data-dir", dataDir.FullName, "--free-ports");

@@ -268,7 +268,7 @@ public sealed partial class KubernetesManifestTests
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            [RetailServices.InventoryAddressKey] = address,
+            [ServiceHosts.InventoryAddressKey] = address,
             ["Auth:DevSigningKey"] = DevTokens.DevelopmentKey,
         });
         builder.AddDefaultAuth();

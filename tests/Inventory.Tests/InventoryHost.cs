@@ -31,7 +31,7 @@ public sealed class InventoryHost : IAsyncDisposable
             configuration[key] = value;
         }
 
-        var service = await RetailServices.StartInventoryAsync(new() { Transport = transport, Settings = configuration });
+        var service = await ServiceHosts.StartInventoryAsync(new() { Transport = transport, Settings = configuration });
         return new InventoryHost(service);
     }
 

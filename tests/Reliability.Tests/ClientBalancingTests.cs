@@ -24,7 +24,7 @@ public sealed class ClientBalancingTests
     [Theory]
     [InlineData("http://inventory:5101", false)]
     [InlineData("https://inventory.example:443", false)]
-    [InlineData("dns:///inventory-headless.retail.svc.cluster.local:5101", true)]
+    [InlineData("dns:///inventory-headless.contoso-retail.svc.cluster.local:5101", true)]
     [InlineData("static:///127.0.0.1:5101,127.0.0.1:5201", true)]
     [InlineData("static:///[::1]:5101,inventory-0:5101", true)]
     public void Valid_service_addresses_are_accepted_and_dns_or_static_ones_are_balanced(string address, bool balanced)
@@ -59,7 +59,7 @@ public sealed class ClientBalancingTests
     {
         var ex = Assert.Throws<InvalidOperationException>(() => GrpcClients.ServiceAddress(address, "Inventory"));
 
-        Assert.Contains(RetailServices.InventoryAddressKey, ex.Message, StringComparison.Ordinal);
+        Assert.Contains(ServiceHosts.InventoryAddressKey, ex.Message, StringComparison.Ordinal);
         Assert.Contains("dns:///host:port", ex.Message, StringComparison.Ordinal);
     }
 
@@ -193,7 +193,7 @@ public sealed class ClientBalancingTests
             var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Test", DisableDefaults = true });
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
             {
-                [RetailServices.InventoryAddressKey] = target,
+                [ServiceHosts.InventoryAddressKey] = target,
                 ["Auth:DevSigningKey"] = DevTokens.DevelopmentKey,
                 ["GrpcClients:DefaultDeadline"] = "00:00:30",
                 ["GrpcClients:Retry:BaseDelay"] = "00:00:00.010",

@@ -230,7 +230,7 @@ public class AuthAttackTests(SystemFixture fixture) : IClassFixture<SystemFixtur
             "signature stripped" => AuthCases.Bearer(genuine[..(genuine.LastIndexOf('.') + 1)]),
             "no exp claim" => AuthCases.Bearer(Hs256(Hs256Header, Claims(exp: false))),
             "issuer differing only in case" => AuthCases.Bearer(Hs256(Hs256Header, Claims(issuer: DevTokens.DefaultIssuer.ToUpperInvariant()))),
-            "audience list without ours" => AuthCases.Bearer(Hs256(Hs256Header, Claims(audience: """["billing","RETAIL"]"""))),
+            "audience list without ours" => AuthCases.Bearer(Hs256(Hs256Header, Claims(audience: $"""["billing","{DevTokens.DefaultAudience.ToUpperInvariant()}"]"""))),
             "token in grpc metadata key authorization-bin" => new Metadata { { "authorization-bin", Encoding.ASCII.GetBytes($"Bearer {genuine}") } },
             "oversized garbage token (12 KB)" => AuthCases.Bearer(new string('A', 12 * 1024)),
             _ => throw new ArgumentOutOfRangeException(nameof(name), name, "no such case"),
@@ -268,7 +268,7 @@ public class AuthAttackTests(SystemFixture fixture) : IClassFixture<SystemFixtur
         }
 
         settings["Serilog:MinimumLevel:Default"] = "Error";
-        return await RetailServices.StartInventoryAsync(new()
+        return await ServiceHosts.StartInventoryAsync(new()
         {
             Transport = Transport.InMemory,
             Settings = settings,

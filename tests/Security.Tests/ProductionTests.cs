@@ -109,7 +109,7 @@ public class ProductionTests
             }
         }
 
-        return RetailServices.StartInventoryAsync(new()
+        return ServiceHosts.StartInventoryAsync(new()
         {
             Settings = settings,
             Prepare = builder =>

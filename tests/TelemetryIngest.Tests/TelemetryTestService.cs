@@ -25,7 +25,7 @@ internal static class TelemetryTestService
             all[key] = value;
         }
 
-        return RetailServices.StartTelemetryAsync(new() { Transport = transport, Settings = all });
+        return ServiceHosts.StartTelemetryAsync(new() { Transport = transport, Settings = all });
     }
 
     public static TelemetryIngestService.TelemetryIngestServiceClient Client(this RunningService service) => new(service.Channel);

@@ -24,14 +24,14 @@ public sealed class BuildTests(TemplatePackage template)
     [Fact]
     public async Task Solution_without_telemetry_ingest_is_restored_by_the_post_action_and_builds_with_warnings_as_errors()
     {
-        var (root, created) = await template.InstantiateFreshAsync(new Variant("Acme.Retail", Telemetry: false, Restore: true));
+        var (root, created) = await template.InstantiateFreshAsync(new Variant("Fabrikam.Shipping", Telemetry: false, Restore: true));
         created.EnsureSuccess();
         Assert.Contains("Restore succeeded", created.Output, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(root, "src", "Orders", "obj", "project.assets.json")), "the restore post-action did not restore");
 
         (await Dotnet.RunAsync(root, BuildTimeout, "build", "--no-restore", "-warnaserror", "--disable-build-servers")).EnsureSuccess();
 
-        Assert.True(File.Exists(Path.Combine(root, "src", "DevHost", "bin", "Debug", "net10.0", "Acme.Retail.DevHost.dll")));
+        Assert.True(File.Exists(Path.Combine(root, "src", "DevHost", "bin", "Debug", "net10.0", "Fabrikam.Shipping.DevHost.dll")));
     }
 
     [Fact]

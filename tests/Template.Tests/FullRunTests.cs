@@ -19,7 +19,7 @@ public sealed class FullRunTests(TemplatePackage template)
     {
         Assert.SkipUnless(string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase),
             "the full build and test of a generated solution runs when CI=true (.ci/run sets it); it takes several minutes");
-        var (root, created) = await template.InstantiateFreshAsync(new Variant("Acme.Retail", Restore: true));
+        var (root, created) = await template.InstantiateFreshAsync(new Variant("Fabrikam.Shipping", Restore: true));
         created.EnsureSuccess();
 
         // The generated README's two commands: `dotnet test`, and DevHost (its --demo variant runs a scenario and exits).

@@ -4,16 +4,17 @@ using System.Xml.Linq;
 namespace Contoso.Retail.Template.Tests;
 
 /// <summary>
-/// `dotnet new grpc-microservices` with a dotted and a hyphenated name, each with and without the telemetry ingest sample
-/// (restore skipped: BuildTests covers the restore post-action), checked file by file without building.
+/// `dotnet new grpc-microservices` with a dotted and a hyphenated name (neither containing the reference's words), each
+/// with and without the telemetry ingest sample (restore skipped: BuildTests covers the restore post-action), checked file
+/// by file without building.
 /// </summary>
 public sealed partial class InstantiationTests(TemplatePackage template)
 {
     public static TheoryData<Variant> Variants =>
     [
-        new Variant("Acme.Retail"),
+        new Variant("Fabrikam.Shipping"),
         new Variant("Acme-Shop"),
-        new Variant("Acme.Retail", Telemetry: false),
+        new Variant("Fabrikam.Shipping", Telemetry: false),
         new Variant("Acme-Shop", Telemetry: false),
     ];
 
@@ -23,9 +24,37 @@ public sealed partial class InstantiationTests(TemplatePackage template)
     {
         var tree = new GeneratedTree(await template.GenerateAsync(variant));
 
-        var hits = tree.Find(ContosoPattern());
+        var hits = tree.Find(ReferenceNamePattern());
 
-        Assert.True(hits.Count == 0, $"'contoso' (any case) left in {variant}:\n{string.Join('\n', hits.Take(40))}");
+        Assert.True(hits.Count == 0, $"'contoso' or 'retail' (any case) left in {variant}:\n{string.Join('\n', hits.Take(40))}");
+    }
+
+    [Fact]
+    public async Task Each_solution_gets_its_own_project_guids_and_development_signing_key()
+    {
+        var variant = new Variant("Fabrikam.Shipping");
+        var first = new GeneratedTree(await template.GenerateAsync(variant));
+        var (secondRoot, result) = await template.InstantiateFreshAsync(variant);
+        result.EnsureSuccess();
+        var second = new GeneratedTree(secondRoot);
+        var reference = File.ReadAllText(Contoso.Retail.TestSupport.Repository.PathOf("Services.sln"));
+
+        HashSet<string> ProjectGuids(string sln) => ProjectGuid().Matches(sln).Select(m => m.Groups[1].Value.ToUpperInvariant()).ToHashSet();
+        var (firstGuids, secondGuids, referenceGuids) = (ProjectGuids(first.Read("Services.sln")), ProjectGuids(second.Read("Services.sln")), ProjectGuids(reference));
+        Assert.Equal(firstGuids.Count, secondGuids.Count);
+        Assert.Empty(firstGuids.Intersect(secondGuids));
+        Assert.Empty(firstGuids.Intersect(referenceGuids));
+
+        string DevKey(GeneratedTree tree) => DevelopmentKey().Match(tree.Read("src/Contracts/Auth/DevTokens.cs")).Groups[1].Value;
+        var (firstKey, secondKey) = (DevKey(first), DevKey(second));
+        Assert.NotEqual(firstKey, secondKey);
+        Assert.NotEqual(Contoso.Retail.Contracts.Auth.DevTokens.DevelopmentKey, firstKey);
+        // Still a key the services accept (base64 of at least 32 bytes), and the same one wherever the reference has its key.
+        Assert.True(Contoso.Retail.Contracts.Auth.DevTokens.SigningKey(firstKey).KeySize >= 256);
+        foreach (var file in new[] { "src/Inventory/appsettings.Development.json", "src/Orders/appsettings.Development.json", "src/DevHost/appsettings.Development.json", "docker-compose.yml" })
+        {
+            Assert.Contains(firstKey, first.Read(file), StringComparison.Ordinal);
+        }
     }
 
     [Theory]
@@ -110,6 +139,11 @@ public sealed partial class InstantiationTests(TemplatePackage template)
             {
                 Assert.True(text.Contains(variant.SnakeName, StringComparison.Ordinal), $"{path}: expected '{variant.SnakeName}' where the reference has contoso_retail");
             }
+
+            if (original.Contains("CONTOSO_RETAIL_", StringComparison.Ordinal))
+            {
+                Assert.True(text.Contains(variant.UpperSnakeName + "_", StringComparison.Ordinal), $"{path}: expected '{variant.UpperSnakeName}_' where the reference has CONTOSO_RETAIL_");
+            }
         }
     }
 
@@ -156,8 +190,11 @@ public sealed partial class InstantiationTests(TemplatePackage template)
         Assert.True(hits.Count == 0, $"references to the telemetry ingest sample left:\n{string.Join('\n', hits.Take(60))}");
     }
 
-    [GeneratedRegex("contoso", RegexOptions.IgnoreCase)]
-    private static partial Regex ContosoPattern();
+    [GeneratedRegex("contoso|retail", RegexOptions.IgnoreCase)]
+    private static partial Regex ReferenceNamePattern();
+
+    [GeneratedRegex(@"DevelopmentKey = ""([^""]+)""")]
+    private static partial Regex DevelopmentKey();
 
     [GeneratedRegex(@"(^|/)(bin|obj|TestResults|node_modules|__pycache__)/|\.db(-shm|-wal)?$")]
     private static partial Regex BuildOutputPattern();
@@ -168,6 +205,6 @@ public sealed partial class InstantiationTests(TemplatePackage template)
     [GeneratedRegex(@"^\s*\{([0-9A-Fa-f-]+)\}\.", RegexOptions.Multiline)]
     private static partial Regex ConfigurationGuid();
 
-    [GeneratedRegex(@"telemetry[-_. ]?ingest|telemetry\.v1|telemetry_pb2|RETAIL_TELEMETRY|--telemetry\b|telemetry\.(read|write)\b|\b51[01]3\b|ConnectionStrings(__|:)Telemetry", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"telemetry[-_. ]?ingest|telemetry\.v1|telemetry_pb2|_TELEMETRY_URL|--telemetry\b|telemetry\.(read|write)\b|\b51[01]3\b|ConnectionStrings(__|:)Telemetry", RegexOptions.IgnoreCase)]
     private static partial Regex TelemetrySamplePattern();
 }

@@ -28,6 +28,9 @@ public sealed record Variant(string Name, bool Telemetry = true, bool Restore = 
     /// <summary>Lower-case hyphen form (images, Kubernetes labels, npm).</summary>
     public string KebabName => string.Join('-', System.Text.RegularExpressions.Regex.Split(Name.ToLowerInvariant(), "[^a-z0-9]+").Where(part => part.Length > 0));
 
+    /// <summary>Upper-case underscore form (environment variable prefix).</summary>
+    public string UpperSnakeName => KebabName.Replace('-', '_').ToUpperInvariant();
+
     /// <summary>Snake form (Python packages).</summary>
     public string SnakeName => string.Concat(Name.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_'));
 

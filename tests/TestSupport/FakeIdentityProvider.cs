@@ -21,7 +21,7 @@ public sealed class FakeIdentityProvider : IAsyncDisposable
 {
     public const string Issuer = "http://idp.test";
     public const string HostileIssuer = "http://hostile-idp.test";
-    public const string Audience = "retail";
+    public const string Audience = "contoso-retail";
     public const string ClientId = "orders-service";
     public const string ClientSecret = "orders-secret";
     private const string RsaKeyId = "rsa-key";
@@ -117,7 +117,7 @@ public sealed class FakeIdentityProvider : IAsyncDisposable
         builder.Services.AddHttpClient(Auth.HttpClientName).ConfigurePrimaryHttpMessageHandler(CreateHandler);
     }
 
-    /// <summary>An RS256 token from this provider (or, with <paramref name="signingKey"/>, from an impostor) for audience "retail".</summary>
+    /// <summary>An RS256 token from this provider (or, with <paramref name="signingKey"/>, from an impostor) for audience "contoso-retail".</summary>
     public string Mint(string subject, IEnumerable<string> scopes, string? issuer = null, RSA? signingKey = null) =>
         Sign(subject, scopes, new RsaSecurityKey(signingKey ?? Rsa) { KeyId = RsaKeyId }, SecurityAlgorithms.RsaSha256, issuer ?? Authority);
 

@@ -43,7 +43,7 @@ public sealed class TestDatabase : IAsyncDisposable
     {
         if (provider == DatabaseProvider.Sqlite)
         {
-            var file = Path.Combine(Path.GetTempPath(), $"retail-test-{Guid.NewGuid():N}.db");
+            var file = Path.Combine(Path.GetTempPath(), $"contoso-retail-test-{Guid.NewGuid():N}.db");
             return new TestDatabase(provider, $"Data Source={file}", file, null, null);
         }
 

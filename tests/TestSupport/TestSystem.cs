@@ -68,20 +68,20 @@ public sealed class TestSystem : IAsyncDisposable
         {
             if (options.Inventory is { } inventory)
             {
-                system._inventory = await system.AddAsync(RetailServices.StartInventoryAsync(await system.SetupAsync(options, "Inventory", inventory)));
+                system._inventory = await system.AddAsync(ServiceHosts.StartInventoryAsync(await system.SetupAsync(options, "Inventory", inventory)));
             }
 
             if (options.Orders is { } orders)
             {
                 var setup = await system.SetupAsync(options, "Orders", orders);
                 system._orders = await system.AddAsync(
-                    RetailServices.StartOrdersAsync(system.LinkedToInventory(setup, options), system.Inventory.Address.ToString()));
+                    ServiceHosts.StartOrdersAsync(system.LinkedToInventory(setup, options), system.Inventory.Address.ToString()));
             }
 
             //#if (IncludeTelemetry)
             if (options.Telemetry is { } telemetry)
             {
-                system._telemetry = await system.AddAsync(RetailServices.StartTelemetryAsync(await system.SetupAsync(options, "Telemetry", telemetry)));
+                system._telemetry = await system.AddAsync(ServiceHosts.StartTelemetryAsync(await system.SetupAsync(options, "Telemetry", telemetry)));
             }
 
             //#endif

@@ -1,9 +1,9 @@
 // `npm run demo` (or node src/demo.js): a short tour against running services (DevHost by default).
 // Places an order for one unit of the first item in stock while watching that item's stock level, then calls the
-// other services. Addresses: RETAIL_<SERVICE>_URL (RETAIL_INVENTORY_URL, RETAIL_ORDERS_URL, ...).
-import { RetailClient, errorDetails } from './index.js';
+// other services. Addresses: CONTOSO_RETAIL_<SERVICE>_URL (CONTOSO_RETAIL_INVENTORY_URL, CONTOSO_RETAIL_ORDERS_URL, ...).
+import { ServicesClient, errorDetails } from './index.js';
 
-const client = new RetailClient({ customer: 'node-demo' });
+const client = new ServicesClient({ customer: 'node-demo' });
 try {
   const item = (await client.listItems()).find((i) => i.available > 0);
   if (!item) {
@@ -20,7 +20,7 @@ try {
     //#if (IncludeTelemetry)
 
     const values = Array.from({ length: 50 }, (_, i) => 20 + Math.sin(i / 5));
-    const acks = await client.streamTelemetry(RetailClient.telemetryBatches('node-sensor', 'temperature_c', values, { batchSize: 10 }));
+    const acks = await client.streamTelemetry(ServicesClient.telemetryBatches('node-sensor', 'temperature_c', values, { batchSize: 10 }));
     console.log(`telemetry: ${acks.length} batch(es) acknowledged, ${acks.reduce((n, a) => n + a.acceptedPoints, 0)} point(s)`);
     //#endif
   }

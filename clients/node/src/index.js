@@ -1,4 +1,4 @@
-// Node client for the retail services: @grpc/grpc-js, with the contracts loaded from protos/ when the module
+// Node client for the Contoso.Retail services: @grpc/grpc-js, with the contracts loaded from protos/ when the module
 // loads (@grpc/proto-loader), so a contract change is picked up - or breaks - on the next run, no codegen step.
 import { execFileSync } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
@@ -24,8 +24,8 @@ const DEFAULTS = {
 };
 const CALL_TIMEOUT_MS = 10_000;
 
-/** The contracts folder: RETAIL_PROTOS, else protos/ at the repository root. */
-export const PROTOS = resolve(process.env.RETAIL_PROTOS ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'protos'));
+/** The contracts folder: CONTOSO_RETAIL_PROTOS, else protos/ at the repository root. */
+export const PROTOS = resolve(process.env.CONTOSO_RETAIL_PROTOS ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'protos'));
 
 /** Where google/api/annotations.proto (the HTTP rules) is: GOOGLEAPIS_PROTOS, else what protos/googleapis-path finds. */
 export const GOOGLEAPIS = process.env.GOOGLEAPIS_PROTOS ?? execFileSync('bash', [join(PROTOS, 'googleapis-path')], { encoding: 'utf8' }).trim();
@@ -59,11 +59,11 @@ export function methodRules(service, method) {
 const base64url = (data) => Buffer.from(data).toString('base64url');
 
 /**
- * A development token: an HS256 JWT signed with the services' development key (RETAIL_DEV_SIGNING_KEY, else the
+ * A development token: an HS256 JWT signed with the services' development key (CONTOSO_RETAIL_DEV_SIGNING_KEY, else the
  * well-known one). The services accept it only when they run with Auth:DevSigningKey (Development, tests).
  */
-export function devToken(scopes, { subject = 'node-client', lifetimeSeconds = 3600, key, issuer = 'retail-dev', audience = 'retail' } = {}) {
-  const secret = Buffer.from(key ?? process.env.RETAIL_DEV_SIGNING_KEY ?? DEVELOPMENT_KEY, 'base64');
+export function devToken(scopes, { subject = 'node-client', lifetimeSeconds = 3600, key, issuer = 'contoso-retail-dev', audience = 'contoso-retail' } = {}) {
+  const secret = Buffer.from(key ?? process.env.CONTOSO_RETAIL_DEV_SIGNING_KEY ?? DEVELOPMENT_KEY, 'base64');
   const now = Math.floor(Date.now() / 1000);
   const header = { alg: 'HS256', typ: 'JWT' };
   const claims = {
@@ -130,11 +130,11 @@ function unary(client, method, request, metadata) {
 const delay = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Calls the services with a bearer token. Addresses default to RETAIL_<SERVICE>_URL (RETAIL_INVENTORY_URL,
- * RETAIL_ORDERS_URL, ...), then the DevHost ports; the token to RETAIL_TOKEN, else a development
+ * Calls the services with a bearer token. Addresses default to CONTOSO_RETAIL_<SERVICE>_URL (CONTOSO_RETAIL_INVENTORY_URL,
+ * CONTOSO_RETAIL_ORDERS_URL, ...), then the DevHost ports; the token to CONTOSO_RETAIL_TOKEN, else a development
  * token for `customer` (its subject). Orders acts for the customer the token names, so orders are for `customer`.
  */
-export class RetailClient {
+export class ServicesClient {
   static SCOPES = [
     'inventory.read',
     'inventory.write',
@@ -161,12 +161,12 @@ export class RetailClient {
       return new Service(address, credentials);
     };
     this.customer = customer;
-    this.inventory = make(contracts.inventory.v1.InventoryService, inventory ?? env.RETAIL_INVENTORY_URL ?? DEFAULTS.inventory);
-    this.orders = make(contracts.orders.v1.OrderService, orders ?? env.RETAIL_ORDERS_URL ?? DEFAULTS.orders);
+    this.inventory = make(contracts.inventory.v1.InventoryService, inventory ?? env.CONTOSO_RETAIL_INVENTORY_URL ?? DEFAULTS.inventory);
+    this.orders = make(contracts.orders.v1.OrderService, orders ?? env.CONTOSO_RETAIL_ORDERS_URL ?? DEFAULTS.orders);
     //#if (IncludeTelemetry)
-    this.telemetry = make(contracts.telemetry.v1.TelemetryIngestService, telemetry ?? env.RETAIL_TELEMETRY_URL ?? DEFAULTS.telemetry);
+    this.telemetry = make(contracts.telemetry.v1.TelemetryIngestService, telemetry ?? env.CONTOSO_RETAIL_TELEMETRY_URL ?? DEFAULTS.telemetry);
     //#endif
-    this.token = token ?? env.RETAIL_TOKEN ?? devToken(RetailClient.SCOPES, { subject: customer });
+    this.token = token ?? env.CONTOSO_RETAIL_TOKEN ?? devToken(ServicesClient.SCOPES, { subject: customer });
   }
 
   close() {

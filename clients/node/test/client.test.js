@@ -1,18 +1,18 @@
 // The Node client against real services: `npm test` (node --test) from clients/node.
-// Services: RETAIL_<SERVICE>_URL for each service (e.g. a running DevHost); the tests that
-// need them are skipped without. RETAIL_DEV_SIGNING_KEY is the services' development key (default: the well-known
+// Services: CONTOSO_RETAIL_<SERVICE>_URL for each service (e.g. a running DevHost); the tests that
+// need them are skipped without. CONTOSO_RETAIL_DEV_SIGNING_KEY is the services' development key (default: the well-known
 // one). tests/Clients.Tests starts the services and runs this file.
 import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
 import { describe, it, before, after } from 'node:test';
 
-import { DEVELOPMENT_KEY, RetailClient, devToken, errorDetails, grpc, methodRules } from '../src/index.js';
+import { DEVELOPMENT_KEY, ServicesClient, devToken, errorDetails, grpc, methodRules } from '../src/index.js';
 
 const SERVICES = [
-  'RETAIL_INVENTORY_URL',
-  'RETAIL_ORDERS_URL',
+  'CONTOSO_RETAIL_INVENTORY_URL',
+  'CONTOSO_RETAIL_ORDERS_URL',
   //#if (IncludeTelemetry)
-  'RETAIL_TELEMETRY_URL',
+  'CONTOSO_RETAIL_TELEMETRY_URL',
   //#endif
 ];
 const missing = SERVICES.filter((v) => !process.env[v]);
@@ -38,7 +38,7 @@ describe('tokens and contracts', () => {
     assert.equal(signature, expected);
     assert.deepEqual(decode(header), { alg: 'HS256', typ: 'JWT' });
     const payload = decode(claims);
-    assert.deepEqual([payload.sub, payload.scope, payload.iss, payload.aud], ['alice', 'orders.write inventory.read', 'retail-dev', 'retail']);
+    assert.deepEqual([payload.sub, payload.scope, payload.iss, payload.aud], ['alice', 'orders.write inventory.read', 'contoso-retail-dev', 'contoso-retail']);
     assert.ok(payload.exp > payload.nbf);
   });
 
@@ -56,7 +56,7 @@ describe('against the services', { skip: skipServices }, () => {
   let sku;
 
   before(() => {
-    client = new RetailClient({ customer: unique('node-customer') });
+    client = new ServicesClient({ customer: unique('node-customer') });
   });
 
   after(() => client?.close());
@@ -101,8 +101,8 @@ describe('against the services', { skip: skipServices }, () => {
 
   it('no token is UNAUTHENTICATED and a token without the scope is PERMISSION_DENIED', async () => {
     await freshItem();
-    const anonymous = new RetailClient({ token: 'not-a-jwt' });
-    const readOnly = new RetailClient({ customer: client.customer, token: devToken(['inventory.read'], { subject: client.customer }) });
+    const anonymous = new ServicesClient({ token: 'not-a-jwt' });
+    const readOnly = new ServicesClient({ customer: client.customer, token: devToken(['inventory.read'], { subject: client.customer }) });
     try {
       const unauthenticated = await rejection(anonymous.getItem(sku));
       const denied = await rejection(readOnly.placeOrder({ [sku]: 1 }));
@@ -136,7 +136,7 @@ describe('against the services', { skip: skipServices }, () => {
     const device = unique('node-device');
     const start = Date.now() - 600_000;
     const values = Array.from({ length: 250 }, (_, i) => 20 + i / 10);
-    const batches = RetailClient.telemetryBatches(device, 'temperature_c', values, { batchSize: 50, start });
+    const batches = ServicesClient.telemetryBatches(device, 'temperature_c', values, { batchSize: 50, start });
 
     const first = await client.streamTelemetry(batches);
     const again = await client.streamTelemetry(batches.slice(-2));

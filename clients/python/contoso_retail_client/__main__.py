@@ -1,7 +1,7 @@
 """`python3 -m contoso_retail_client`: a short tour against running services (DevHost by default).
 
 Places an order for one unit of the first item in stock while watching that item's stock level, then calls the
-other services. Addresses: RETAIL_<SERVICE>_URL (RETAIL_INVENTORY_URL, RETAIL_ORDERS_URL, ...).
+other services. Addresses: CONTOSO_RETAIL_<SERVICE>_URL (CONTOSO_RETAIL_INVENTORY_URL, CONTOSO_RETAIL_ORDERS_URL, ...).
 """
 #if (IncludeTelemetry)
 import math
@@ -11,12 +11,12 @@ import threading
 
 import grpc
 
-from . import RetailClient, error_details
+from . import ServicesClient, error_details
 from ._generated.orders.v1 import orders_pb2
 
 
 def main() -> int:
-    with RetailClient(customer="python-demo") as client:
+    with ServicesClient(customer="python-demo") as client:
         try:
             item = next((i for i in client.list_items() if i.available > 0), None)
             if item is None:

@@ -71,11 +71,11 @@ class StockWatch:
         self.cancel()
 
 
-class RetailClient:
+class ServicesClient:
     """Calls the services with a bearer token.
 
-    Addresses default to RETAIL_<SERVICE>_URL (RETAIL_INVENTORY_URL, RETAIL_ORDERS_URL, ...), then the DevHost
-    ports; the token defaults to RETAIL_TOKEN, else a development token for `customer` (its subject) with every
+    Addresses default to CONTOSO_RETAIL_<SERVICE>_URL (CONTOSO_RETAIL_INVENTORY_URL, CONTOSO_RETAIL_ORDERS_URL, ...), then the DevHost
+    ports; the token defaults to CONTOSO_RETAIL_TOKEN, else a development token for `customer` (its subject) with every
     scope the client uses. Orders acts for the customer the token names, so orders are placed for `customer`.
     """
 
@@ -97,10 +97,10 @@ class RetailClient:
                  token: str | None = None):
         self.customer = customer
         self._channels = [
-            _channel(inventory or os.environ.get("RETAIL_INVENTORY_URL") or DEFAULT_INVENTORY),
-            _channel(orders or os.environ.get("RETAIL_ORDERS_URL") or DEFAULT_ORDERS),
+            _channel(inventory or os.environ.get("CONTOSO_RETAIL_INVENTORY_URL") or DEFAULT_INVENTORY),
+            _channel(orders or os.environ.get("CONTOSO_RETAIL_ORDERS_URL") or DEFAULT_ORDERS),
             #if (IncludeTelemetry)
-            _channel(telemetry or os.environ.get("RETAIL_TELEMETRY_URL") or DEFAULT_TELEMETRY),
+            _channel(telemetry or os.environ.get("CONTOSO_RETAIL_TELEMETRY_URL") or DEFAULT_TELEMETRY),
             #endif
         ]
         self.inventory = inventory_pb2_grpc.InventoryServiceStub(self._channels[0])
@@ -108,7 +108,7 @@ class RetailClient:
         #if (IncludeTelemetry)
         self.telemetry = telemetry_pb2_grpc.TelemetryIngestServiceStub(self._channels[2])
         #endif
-        self.token = token or os.environ.get("RETAIL_TOKEN") or dev_token(self.SCOPES, subject=customer)
+        self.token = token or os.environ.get("CONTOSO_RETAIL_TOKEN") or dev_token(self.SCOPES, subject=customer)
 
     def close(self) -> None:
         for channel in self._channels:

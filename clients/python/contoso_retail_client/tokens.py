@@ -14,8 +14,8 @@ from typing import Iterable
 
 # The well-known development key (public, so it protects nothing) from appsettings.Development.json.
 DEVELOPMENT_KEY = "Y29udG9zby1yZXRhaWwtREVWRUxPUE1FTlQtT05MWS1zaWduaW5nLWtleS1uZXZlci1pbi1wcm9k"
-DEFAULT_ISSUER = "retail-dev"
-DEFAULT_AUDIENCE = "retail"
+DEFAULT_ISSUER = "contoso-retail-dev"
+DEFAULT_AUDIENCE = "contoso-retail"
 
 
 def _b64url(data: bytes) -> str:
@@ -30,11 +30,11 @@ def dev_token(
     issuer: str = DEFAULT_ISSUER,
     audience: str = DEFAULT_AUDIENCE,
 ) -> str:
-    """A JWT with sub, space-separated scope, iat/nbf/exp and a fresh jti, as `retail token` mints it.
+    """A JWT with sub, space-separated scope, iat/nbf/exp and a fresh jti, as `contoso-retail token` mints it.
 
-    key is the base64 development key; default RETAIL_DEV_SIGNING_KEY, else the well-known one.
+    key is the base64 development key; default CONTOSO_RETAIL_DEV_SIGNING_KEY, else the well-known one.
     """
-    secret = base64.b64decode(key or os.environ.get("RETAIL_DEV_SIGNING_KEY") or DEVELOPMENT_KEY)
+    secret = base64.b64decode(key or os.environ.get("CONTOSO_RETAIL_DEV_SIGNING_KEY") or DEVELOPMENT_KEY)
     now = int(time.time())
     header = {"alg": "HS256", "typ": "JWT"}
     claims = {

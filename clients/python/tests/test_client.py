@@ -1,8 +1,8 @@
 """The Python client against real services.
 
 Run: python3 -m unittest discover -s tests -v   (from clients/python, after python3 generate.py)
-Services: RETAIL_<SERVICE>_URL for each service (e.g. a running DevHost); tests that
-need them are skipped without. RETAIL_DEV_SIGNING_KEY is the services' development key (default: the
+Services: CONTOSO_RETAIL_<SERVICE>_URL for each service (e.g. a running DevHost); tests that
+need them are skipped without. CONTOSO_RETAIL_DEV_SIGNING_KEY is the services' development key (default: the
 well-known one). tests/Clients.Tests starts the services and runs this file.
 """
 import base64
@@ -18,14 +18,14 @@ import uuid
 
 import grpc
 
-from contoso_retail_client import DEVELOPMENT_KEY, RetailClient, dev_token, error_details, required_scope
+from contoso_retail_client import DEVELOPMENT_KEY, ServicesClient, dev_token, error_details, required_scope
 from contoso_retail_client._generated.orders.v1 import orders_pb2
 
 SERVICES = (
-    "RETAIL_INVENTORY_URL",
-    "RETAIL_ORDERS_URL",
+    "CONTOSO_RETAIL_INVENTORY_URL",
+    "CONTOSO_RETAIL_ORDERS_URL",
     #if (IncludeTelemetry)
-    "RETAIL_TELEMETRY_URL",
+    "CONTOSO_RETAIL_TELEMETRY_URL",
     #endif
 )
 
@@ -43,7 +43,7 @@ class TokenAndContractTests(unittest.TestCase):
         self.assertEqual(expected, _b64decode(signature))
         self.assertEqual({"alg": "HS256", "typ": "JWT"}, json.loads(_b64decode(header)))
         payload = json.loads(_b64decode(claims))
-        self.assertEqual(("alice", "orders.write inventory.read", "retail-dev", "retail"),
+        self.assertEqual(("alice", "orders.write inventory.read", "contoso-retail-dev", "contoso-retail"),
                          (payload["sub"], payload["scope"], payload["iss"], payload["aud"]))
         self.assertGreater(payload["exp"], payload["nbf"])
 
@@ -60,7 +60,7 @@ class TokenAndContractTests(unittest.TestCase):
 @unittest.skipUnless(all(os.environ.get(v) for v in SERVICES), "set " + ", ".join(SERVICES) + " to run against services")
 class ServiceTests(unittest.TestCase):
     def setUp(self):
-        self.client = RetailClient(customer=f"py-customer-{uuid.uuid4().hex[:8]}")
+        self.client = ServicesClient(customer=f"py-customer-{uuid.uuid4().hex[:8]}")
         self.addCleanup(self.client.close)
         self.sku = f"PY-{uuid.uuid4().hex[:8]}"
         self.client.upsert_item(self.sku, "Python widget", 10)
@@ -94,9 +94,9 @@ class ServiceTests(unittest.TestCase):
         self.assertIn("lines[0].quantity", [f for f, _ in details.field_violations])
 
     def test_no_token_is_unauthenticated_and_a_token_without_the_scope_is_permission_denied(self):
-        anonymous = RetailClient(token="not-a-jwt")
+        anonymous = ServicesClient(token="not-a-jwt")
         self.addCleanup(anonymous.close)
-        read_only = RetailClient(customer=self.client.customer, token=dev_token(["inventory.read"], subject=self.client.customer))
+        read_only = ServicesClient(customer=self.client.customer, token=dev_token(["inventory.read"], subject=self.client.customer))
         self.addCleanup(read_only.close)
 
         with self.assertRaises(grpc.RpcError) as unauthenticated:
@@ -132,7 +132,7 @@ class ServiceTests(unittest.TestCase):
     def test_stream_telemetry_acknowledges_every_batch_and_a_resent_batch_is_a_duplicate_stored_once(self):
         device = f"py-device-{uuid.uuid4().hex[:8]}"
         start = time.time() - 600
-        batches = RetailClient.telemetry_batches(device, "temperature_c", [20.0 + i / 10 for i in range(250)], batch_size=50, start=start)
+        batches = ServicesClient.telemetry_batches(device, "temperature_c", [20.0 + i / 10 for i in range(250)], batch_size=50, start=start)
 
         first = self.client.stream_telemetry(batches)
         again = self.client.stream_telemetry(batches[-2:])

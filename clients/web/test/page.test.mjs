@@ -1,6 +1,6 @@
 // The page in real headless Chromium (Debian's chromium, driven by playwright-core): `npm test` from clients/web.
 // PAGE_URL: where the page is served (e.g. DevHost's http://127.0.0.1:5100/); skipped without.
-// RETAIL_TEST_SKU: the item to order (default: the first one with at least 2 available).
+// CONTOSO_RETAIL_TEST_SKU: the item to order (default: the first one with at least 2 available).
 // CHROMIUM: the browser (default /usr/bin/chromium). SCREENSHOT: where to save a screenshot (default test-results/page.png).
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -42,9 +42,9 @@ describe('the stock and orders page', { skip }, () => {
 
   async function chooseSku() {
     await page.locator('#status.live').waitFor();
-    if (process.env.RETAIL_TEST_SKU) {
-      await row(process.env.RETAIL_TEST_SKU).waitFor();
-      return process.env.RETAIL_TEST_SKU;
+    if (process.env.CONTOSO_RETAIL_TEST_SKU) {
+      await row(process.env.CONTOSO_RETAIL_TEST_SKU).waitFor();
+      return process.env.CONTOSO_RETAIL_TEST_SKU;
     }
     for (const candidate of await page.locator('#stock tr').all()) {
       if (Number(await candidate.locator('td.available').textContent()) >= 2) {

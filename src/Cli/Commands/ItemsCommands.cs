@@ -4,7 +4,7 @@ using Contoso.Retail.Contracts.Inventory.V1;
 
 namespace Contoso.Retail.Cli.Commands;
 
-/// <summary>`retail items list|get|upsert`: the inventory's items.</summary>
+/// <summary>`contoso-retail items list|get|upsert`: the inventory's items.</summary>
 public static class ItemsCommands
 {
     public static Command Build() => new("items", "List, show and change inventory items.")
@@ -32,7 +32,7 @@ public static class ItemsCommands
                 if (!context.Get(all) || page.NextPageToken.Length == 0)
                 {
                     context.Output.Items(items, page.NextPageToken);
-                    return RetailCli.Success;
+                    return CliApp.Success;
                 }
 
                 request.PageToken = page.NextPageToken;
@@ -50,7 +50,7 @@ public static class ItemsCommands
             var response = await context.Inventory().GetItemAsync(
                 new GetItemRequest { Sku = context.Get(sku) }, deadline: context.Deadline(), cancellationToken: cancellationToken);
             context.Output.Item(response.Item);
-            return RetailCli.Success;
+            return CliApp.Success;
         });
         return command;
     }
@@ -67,7 +67,7 @@ public static class ItemsCommands
                 new UpsertItemRequest { Sku = context.Get(sku), Name = context.Get(name), Available = context.Get(available) },
                 deadline: context.Deadline(), cancellationToken: cancellationToken);
             context.Output.Item(response.Item, response.Created);
-            return RetailCli.Success;
+            return CliApp.Success;
         });
         return command;
     }

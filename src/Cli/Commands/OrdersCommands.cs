@@ -6,7 +6,7 @@ using Contoso.Retail.Contracts.Orders.V1;
 
 namespace Contoso.Retail.Cli.Commands;
 
-/// <summary>`retail orders place|get|list|cancel`.</summary>
+/// <summary>`contoso-retail orders place|get|list|cancel`.</summary>
 public static class OrdersCommands
 {
     public static Command Build() => new("orders", "Place, show, list and cancel orders.")
@@ -42,7 +42,7 @@ public static class OrdersCommands
             };
             var response = await context.Orders().PlaceOrderAsync(request, deadline: context.Deadline(), cancellationToken: cancellationToken);
             context.Output.Order(response.Order);
-            return RetailCli.Success;
+            return CliApp.Success;
         });
         return command;
     }
@@ -56,7 +56,7 @@ public static class OrdersCommands
             var response = await context.Orders().GetOrderAsync(
                 new GetOrderRequest { OrderId = context.Get(orderId) }, deadline: context.Deadline(), cancellationToken: cancellationToken);
             context.Output.Order(response.Order);
-            return RetailCli.Success;
+            return CliApp.Success;
         });
         return command;
     }
@@ -77,7 +77,7 @@ public static class OrdersCommands
             };
             var page = await context.Orders().ListOrdersAsync(request, deadline: context.Deadline(), cancellationToken: cancellationToken);
             context.Output.Orders(page);
-            return RetailCli.Success;
+            return CliApp.Success;
         });
         return command;
     }
@@ -93,7 +93,7 @@ public static class OrdersCommands
                 new CancelOrderRequest { OrderId = context.Get(orderId), Reason = context.Get(reason) ?? "" },
                 deadline: context.Deadline(), cancellationToken: cancellationToken);
             context.Output.Order(response.Order);
-            return RetailCli.Success;
+            return CliApp.Success;
         });
         return command;
     }

@@ -6,7 +6,7 @@ using Grpc.Core;
 
 namespace Contoso.Retail.Cli.Commands;
 
-/// <summary>`retail stock watch`: the inventory's WatchStock stream.</summary>
+/// <summary>`contoso-retail stock watch`: the inventory's WatchStock stream.</summary>
 public static class StockCommands
 {
     public static Command Build() => new("stock", "Follow stock levels.")
@@ -44,7 +44,7 @@ public static class StockCommands
                 // Ctrl+C is how a watch is meant to end.
             }
 
-            return RetailCli.Success;
+            return CliApp.Success;
         });
         return command;
     }

@@ -10,7 +10,7 @@ using Grpc.Core;
 
 namespace Contoso.Retail.Cli.Commands;
 
-/// <summary>`retail telemetry send|query|simulate`: simulate a device (or many), read its points back.</summary>
+/// <summary>`contoso-retail telemetry send|query|simulate`: simulate a device (or many), read its points back.</summary>
 public static class TelemetryCommands
 {
     public static Command Build() => new("telemetry", "Send simulated device telemetry and query it back.")
@@ -57,10 +57,10 @@ public static class TelemetryCommands
             if (summary.Acks != batches.Count)
             {
                 context.Output.Error($"only {summary.Acks} of {batches.Count} batches were acknowledged");
-                return RetailCli.Failure;
+                return CliApp.Failure;
             }
 
-            return RetailCli.Success;
+            return CliApp.Success;
         });
         return command;
     }
@@ -151,7 +151,7 @@ public static class TelemetryCommands
             using var call = context.Telemetry().Query(request, cancellationToken: timeout.Token);
             var values = await timeout.RunAsync(ReadAsync());
             context.Output.Line(Summary(values));
-            return RetailCli.Success;
+            return CliApp.Success;
 
             async Task<List<double>> ReadAsync()
             {

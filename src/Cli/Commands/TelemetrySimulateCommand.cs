@@ -5,7 +5,7 @@ using Contoso.Retail.Contracts.Telemetry.V1;
 
 namespace Contoso.Retail.Cli.Commands;
 
-/// <summary>`retail telemetry simulate`: N devices streaming telemetry, reconnecting and resending what was not acknowledged.</summary>
+/// <summary>`contoso-retail telemetry simulate`: N devices streaming telemetry, reconnecting and resending what was not acknowledged.</summary>
 public static class TelemetrySimulateCommand
 {
     private const int DefaultBatches = 10;
@@ -74,7 +74,7 @@ public static class TelemetrySimulateCommand
             }
 
             Report(context, results);
-            return RetailCli.Success;
+            return CliApp.Success;
 
             void Log(string line)
             {

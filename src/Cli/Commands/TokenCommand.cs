@@ -4,10 +4,10 @@ using Contoso.Retail.Contracts.Auth;
 
 namespace Contoso.Retail.Cli.Commands;
 
-/// <summary>`retail token --scope inventory.read`: a development token, for grpcurl, scripts or RETAIL_TOKEN.</summary>
+/// <summary>`contoso-retail token --scope inventory.read`: a development token, for grpcurl, scripts or CONTOSO_RETAIL_TOKEN.</summary>
 public static class TokenCommand
 {
-    public const string DefaultSubject = "retail-cli";
+    public const string DefaultSubject = "contoso-retail-cli";
 
     public static Command Build()
     {
@@ -53,7 +53,7 @@ public static class TokenCommand
             }
 
             context.Output.Token(token);
-            return Task.FromResult(RetailCli.Success);
+            return Task.FromResult(CliApp.Success);
         });
         return command;
     }

@@ -7,20 +7,21 @@ namespace Contoso.Retail.Contracts.Auth;
 
 /// <summary>
 /// Development tokens: HS256 JWTs signed with a shared key, as the services accept them when
-/// Auth:DevSigningKey is configured. The Cli (`retail token`), DevHost and the tests mint them here.
+/// Auth:DevSigningKey is configured. The Cli (`contoso-retail token`), DevHost and the tests mint them here.
 /// A service refuses to start in Production with any development key.
 /// </summary>
 public static class DevTokens
 {
     /// <summary>
-    /// The well-known development key (base64): in every appsettings.Development.json, DevHost and the tests.
-    /// It is public, so it protects nothing; it only makes local runs and tests exercise the real auth path.
+    /// The development key (base64): in every appsettings.Development.json, docker-compose.yml, the clients and the tests;
+    /// `dotnet new` puts a random one in each generated solution. It is in the repository, so it protects nothing; it only
+    /// makes local runs and tests exercise the real auth path.
     /// </summary>
     public const string DevelopmentKey = "Y29udG9zby1yZXRhaWwtREVWRUxPUE1FTlQtT05MWS1zaWduaW5nLWtleS1uZXZlci1pbi1wcm9k";
 
-    public const string DefaultIssuer = "retail-dev";
+    public const string DefaultIssuer = "contoso-retail-dev";
 
-    public const string DefaultAudience = "retail";
+    public const string DefaultAudience = "contoso-retail";
 
     /// <summary>HMAC-SHA256 wants a key at least as long as its output.</summary>
     public const int MinimumKeyBytes = 32;
@@ -78,7 +79,7 @@ public static class DevTokens
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);
     }
 
-    /// <summary>A token the development services accept: the well-known key, default issuer and audience.</summary>
+    /// <summary>A token the development services accept: the development key, default issuer and audience.</summary>
     public static string Mint(string subject, IEnumerable<string> scopes, TimeSpan lifetime) =>
         Mint(DevelopmentKey, DefaultIssuer, DefaultAudience, subject, scopes, lifetime);
 }

@@ -21,7 +21,7 @@ internal static class QuietServices
 
     /// <param name="interceptor">A server interceptor added to Inventory's pipeline (e.g. to count calls), or null.</param>
     public static Task<RunningService> StartInventoryAsync(IDictionary<string, string?> settings, Interceptor? interceptor = null) =>
-        RetailServices.StartInventoryAsync(new()
+        ServiceHosts.StartInventoryAsync(new()
         {
             Settings = Quiet(settings),
             Configure = builder =>
@@ -35,11 +35,11 @@ internal static class QuietServices
 
     /// <param name="inventory">Inventory's address - an http URL, or a dns:/// or static:/// target.</param>
     public static Task<RunningService> StartOrdersAsync(IDictionary<string, string?> settings, string inventory) =>
-        RetailServices.StartOrdersAsync(new() { Settings = Quiet(settings) }, inventory);
+        ServiceHosts.StartOrdersAsync(new() { Settings = Quiet(settings) }, inventory);
 
     //#if (IncludeTelemetry)
     public static Task<RunningService> StartTelemetryAsync(IDictionary<string, string?> settings) =>
-        RetailServices.StartTelemetryAsync(new() { Settings = Quiet(settings) });
+        ServiceHosts.StartTelemetryAsync(new() { Settings = Quiet(settings) });
 
     //#endif
     public static InventoryService.InventoryServiceClient InventoryClient(this RunningService service) => new(service.Channel);

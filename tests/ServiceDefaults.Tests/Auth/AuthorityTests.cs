@@ -98,7 +98,7 @@ public class AuthorityTests
             settings[key] = value;
         }
 
-        return await RetailServices.StartServiceAsync(
+        return await ServiceHosts.StartServiceAsync(
             new() { Transport = Transport.InMemory, Settings = settings, Configure = idp.ServeMetadataTo, DefaultEndpoints = false },
             builder => builder.AddNotes(),
             app => app.MapNotesAsync());

@@ -36,7 +36,7 @@ internal sealed class UnreachableDatabase : IAsyncDisposable
             return new UnreachableDatabase(db.Settings("Notes"), db, null);
         }
 
-        var folder = Path.Combine(Path.GetTempPath(), $"retail-health-{Guid.NewGuid():N}");
+        var folder = Path.Combine(Path.GetTempPath(), $"contoso-retail-health-{Guid.NewGuid():N}");
         Directory.CreateDirectory(folder);
         var settings = new Dictionary<string, string?>
         {

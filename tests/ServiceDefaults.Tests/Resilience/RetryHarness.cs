@@ -59,7 +59,7 @@ public sealed class RetryHarness : IAsyncDisposable
 
         var clientSettings = new Dictionary<string, string?>
         {
-            [RetailServices.InventoryAddressKey] = server.Address.ToString(),
+            [ServiceHosts.InventoryAddressKey] = server.Address.ToString(),
             // Roomy, so a cold first call on a busy machine does not run out of time.
             ["GrpcClients:DefaultDeadline"] = "00:00:30",
             ["GrpcClients:Retry:BaseDelay"] = "00:00:00.010",

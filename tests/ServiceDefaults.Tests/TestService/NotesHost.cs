@@ -55,7 +55,7 @@ internal sealed class NotesHost : IAsyncDisposable
             ["Kestrel:Endpoints:Management:Url"] = "http://127.0.0.1:0",
             ["Kestrel:Endpoints:Management:Protocols"] = "Http1",
         };
-        var service = await RetailServices.StartServiceAsync(
+        var service = await ServiceHosts.StartServiceAsync(
             new() { Settings = all, Prepare = configure }, builder => builder.AddNotes(), app => app.MapNotesAsync());
         return new NotesHost(service);
     }

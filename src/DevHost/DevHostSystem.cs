@@ -5,7 +5,7 @@ using Microsoft.Data.Sqlite;
 namespace Contoso.Retail.DevHost;
 
 /// <summary>The three services running in this process: started in dependency order, stopped in reverse.</summary>
-public sealed class RetailSystem(DevHostSettings settings, TextWriter output) : IAsyncDisposable
+public sealed class DevHostSystem(DevHostSettings settings, TextWriter output) : IAsyncDisposable
 {
     private readonly List<ServiceHost> _services = [];
     private WebPage? _page;

@@ -7,17 +7,17 @@ using Contoso.Retail.Cli.Commands;
 
 namespace Contoso.Retail.Cli;
 
-/// <summary>The `retail` command line: one entry point that tests can run in-process with their own writers.</summary>
-public static class RetailCli
+/// <summary>The `contoso-retail` command line: one entry point that tests can run in-process with their own writers.</summary>
+public static class CliApp
 {
     public const int Success = 0;
     public const int Failure = 1;
     public const int UsageError = 2;
 
-    /// <summary>A plain Command named "retail" (a RootCommand would take the assembly's name for help text).</summary>
+    /// <summary>A plain Command named "contoso-retail" (a RootCommand would take the assembly's name for help text).</summary>
     public static Command BuildRootCommand()
     {
-        var root = new Command("retail", "Command-line client for the retail services.")
+        var root = new Command("contoso-retail", "Command-line client for the Contoso.Retail services.")
         {
             new HelpOption(),
             new VersionOption(),

@@ -32,7 +32,7 @@ public sealed class ServiceSetup
 }
 
 /// <summary>The services started the way Program.cs starts them, one at a time; <see cref="TestSystem"/> starts several.</summary>
-public static class RetailServices
+public static class ServiceHosts
 {
     /// <summary>Where Orders (or any server-to-server client) finds Inventory.</summary>
     public const string InventoryAddressKey = "Services:Inventory";
