@@ -11,7 +11,7 @@ using Grpc.Core.Interceptors;
 namespace Contoso.Retail.CrossService.Tests;
 
 /// <summary>
-/// `retail telemetry send` against a slow ingest service on Kestrel: --timeout bounds the wait for each
+/// `contoso-retail telemetry send` against a slow ingest service on Kestrel: --timeout bounds the wait for each
 /// acknowledgement, never the stream as a whole.
 /// </summary>
 public sealed class CliTelemetryStreamTests(SlowTelemetry telemetry) : IClassFixture<SlowTelemetry>
