@@ -47,7 +47,7 @@ public sealed partial class PackageTests(TemplatePackage template)
             .Order(StringComparer.Ordinal)
             .ToList();
 
-        var tree = new GeneratedTree(await template.GenerateAsync(new Variant("Contoso.Retail")));
+        var tree = new GeneratedTree(await template.GenerateAsync(Variant.Full("Contoso.Retail")));
 
         Assert.Equal(expected, tree.Files);
         var changed = new List<string>();
