@@ -13,7 +13,9 @@ public sealed class BrowserPageTests(ClientSystem system)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
 
+    // npm ci, code generation, a bundle and a browser: the longest test of the product's own; left out by Category=Long.
     [Fact]
+    [Trait("Category", "Long")]
     public async Task Page_in_headless_Chromium_shows_live_stock_and_places_an_order_over_gRPC_Web()
     {
         var (node, npm) = ClientToolchain.RequireNode();

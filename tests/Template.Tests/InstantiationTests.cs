@@ -4,19 +4,28 @@ using System.Xml.Linq;
 namespace Contoso.Retail.Template.Tests;
 
 /// <summary>
-/// `dotnet new grpc-microservices` with a dotted and a hyphenated name (neither containing the reference's words), each
-/// with and without the telemetry ingest sample (restore skipped: BuildTests covers the restore post-action), checked file
-/// by file without building.
+/// `dotnet new grpc-microservices` with every combination of its options (telemetry ingest, benchmarks, hardening tests),
+/// a dotted or a hyphenated name each (restore skipped: BuildTests covers the restore post-action), checked file by file
+/// without building.
 /// </summary>
 public sealed partial class InstantiationTests(TemplatePackage template)
 {
     public static TheoryData<Variant> Variants =>
     [
         new Variant("Fabrikam.Shipping"),
-        new Variant("Acme-Shop"),
-        new Variant("Fabrikam.Shipping", Telemetry: false),
+        Variant.Full("Acme-Shop"),
         new Variant("Acme-Shop", Telemetry: false),
+        new Variant("Fabrikam.Shipping", Benchmarks: true),
+        new Variant("Acme-Shop", HardeningTests: true),
+        new Variant("Fabrikam.Shipping", Telemetry: false, Benchmarks: true),
+        new Variant("Acme-Shop", Telemetry: false, HardeningTests: true),
+        new Variant("Fabrikam.Shipping", Telemetry: false, Benchmarks: true, HardeningTests: true),
     ];
+
+    /// <summary>What `--benchmarks` and `--hardening-tests` add: present exactly when asked for.</summary>
+    private static readonly string[] BenchmarkParts = ["bench/run.sh", "bench/LoadGen/LoadGen.csproj", "bench/BenchServer/BenchServer.csproj", "bench/Micro/Micro.csproj", "bench/peers", "tests/Bench.Tests/Bench.Tests.csproj", "docs/benchmarks.md"];
+
+    private static readonly string[] HardeningParts = ["tests/Reliability.Tests/Reliability.Tests.csproj", "tests/Security.Tests/Security.Tests.csproj", "docs/reliability.md", "docs/reliability/run.sh", "tests/TestSupport/Figures.cs"];
 
     [Theory]
     [MemberData(nameof(Variants))]
@@ -158,6 +167,7 @@ public sealed partial class InstantiationTests(TemplatePackage template)
         Assert.StartsWith($"# {variant.NamespaceRoot}", readme, StringComparison.Ordinal);
         Assert.Contains("dotnet run --project src/DevHost", readme, StringComparison.Ordinal);
         Assert.Contains("dotnet test", readme, StringComparison.Ordinal);
+        Assert.Contains("dotnet test -- --filter-not-trait Category=Long", readme, StringComparison.Ordinal);
         Assert.DoesNotContain("dotnet new", readme, StringComparison.Ordinal);
         Assert.DoesNotContain("#if", readme, StringComparison.Ordinal);
         Assert.DoesNotContain("#endif", readme, StringComparison.Ordinal);
@@ -183,12 +193,100 @@ public sealed partial class InstantiationTests(TemplatePackage template)
         var files = tree.Files.Where(f => f.Contains("elemetry", StringComparison.OrdinalIgnoreCase) && f != "src/ServiceDefaults/Telemetry.cs").ToList();
         Assert.True(files.Count == 0, $"telemetry files left:\n{string.Join('\n', files)}");
         // Known gap: bench/ (load generator scenarios, run.sh, report.py) and the report it writes, docs/benchmarks.md,
-        // still name the sample; bench is not in Services.sln, so the solution builds and tests without it. Remove this
+        // still name the sample when --benchmarks adds them; the benchmark projects build without it. Remove this
         // exception once bench/ is marked.
         var hits = tree.Find(TelemetrySamplePattern(),
             skipFile: f => f.StartsWith("bench/", StringComparison.Ordinal) || f == "docs/benchmarks.md");
         Assert.True(hits.Count == 0, $"references to the telemetry ingest sample left:\n{string.Join('\n', hits.Take(60))}");
     }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public async Task Benchmarks_and_hardening_tests_are_there_exactly_when_asked_for(Variant variant)
+    {
+        var tree = new GeneratedTree(await template.GenerateAsync(variant));
+        var sln = tree.Read("Services.sln");
+
+        foreach (var (parts, included) in new[] { (BenchmarkParts, variant.Benchmarks), (HardeningParts, variant.HardeningTests) })
+        {
+            var wrong = parts.Where(p => tree.Exists(p) != included).ToList();
+            Assert.True(wrong.Count == 0, $"{variant}: expected {(included ? "present" : "absent")}:\n{string.Join('\n', wrong)}");
+        }
+
+        Assert.Equal(variant.Benchmarks, sln.Contains(@"bench\LoadGen\LoadGen.csproj", StringComparison.Ordinal));
+        Assert.Equal(variant.Benchmarks, sln.Contains(@"tests\Bench.Tests\Bench.Tests.csproj", StringComparison.Ordinal));
+        Assert.Equal(variant.HardeningTests, sln.Contains(@"tests\Reliability.Tests\Reliability.Tests.csproj", StringComparison.Ordinal));
+        Assert.Equal(variant.HardeningTests, sln.Contains(@"tests\Security.Tests\Security.Tests.csproj", StringComparison.Ordinal));
+        Assert.Equal(variant.Benchmarks, tree.Read("Directory.Packages.props").Contains("BenchmarkDotNet", StringComparison.Ordinal));
+
+        // The scripts of an included part are made executable by their own chmod post-action.
+        string[] scripts = [".ci/run", "protos/buf.sh", .. variant.Benchmarks ? ["bench/run.sh", "bench/decompose.sh"] : Array.Empty<string>(), .. variant.HardeningTests ? ["docs/reliability/run.sh"] : Array.Empty<string>()];
+        var notExecutable = scripts.Where(f => !IsExecutable(tree.PathOf(f))).ToList();
+        Assert.True(notExecutable.Count == 0, $"{variant}: not executable:\n{string.Join('\n', notExecutable)}");
+    }
+
+    private static bool IsExecutable(string path) =>
+        OperatingSystem.IsWindows() || (File.GetUnixFileMode(path) & UnixFileMode.UserExecute) != 0;
+
+    /// <summary>
+    /// Nothing left in points at a part an option left out: no Markdown link to a missing file, and no document,
+    /// workflow, script or project file that names a left-out part.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public async Task No_document_link_or_build_file_points_at_a_part_that_was_left_out(Variant variant)
+    {
+        var tree = new GeneratedTree(await template.GenerateAsync(variant));
+
+        var broken = new List<string>();
+        foreach (var (path, lines) in tree.TextFiles().Where(f => f.Path.EndsWith(".md", StringComparison.Ordinal)))
+        {
+            for (var i = 0; i < lines.Length; i++)
+            {
+                foreach (Match link in MarkdownLink().Matches(lines[i]))
+                {
+                    var target = link.Groups["target"].Value.Split('#')[0];
+                    if (target.Length == 0 || target.Contains("://", StringComparison.Ordinal) || target.StartsWith("mailto:", StringComparison.Ordinal))
+                    {
+                        continue;
+                    }
+
+                    var resolved = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(tree.PathOf(path))!, Uri.UnescapeDataString(target)));
+                    if (!File.Exists(resolved) && !Directory.Exists(resolved))
+                    {
+                        broken.Add($"{path}:{i + 1}: {link.Value}");
+                    }
+                }
+            }
+        }
+
+        Assert.True(broken.Count == 0, $"{variant}: links to files that are not there:\n{string.Join('\n', broken)}");
+
+        static bool IsBuildOrDocument(string f) =>
+            f.EndsWith(".md", StringComparison.Ordinal) || f.EndsWith(".yml", StringComparison.Ordinal) || f.EndsWith(".sln", StringComparison.Ordinal)
+            || f.EndsWith(".csproj", StringComparison.Ordinal) || f.EndsWith(".props", StringComparison.Ordinal) || f == ".ci/run";
+        var hits = new List<string>();
+        if (!variant.Benchmarks)
+        {
+            hits.AddRange(tree.Find(BenchmarkPartsPattern(), skipFile: f => !IsBuildOrDocument(f)));
+        }
+
+        if (!variant.HardeningTests)
+        {
+            hits.AddRange(tree.Find(HardeningPartsPattern(), skipFile: f => !IsBuildOrDocument(f)));
+        }
+
+        Assert.True(hits.Count == 0, $"{variant}: names of left-out parts:\n{string.Join('\n', hits.Take(40))}");
+    }
+
+    [GeneratedRegex(@"\[[^\]]*\]\((?<target>[^)\s]+)(\s+""[^""]*"")?\)")]
+    private static partial Regex MarkdownLink();
+
+    [GeneratedRegex(@"\bbench/|benchmarks\.md|Bench\.Tests|BenchmarkDotNet|HdrHistogram|LoadGen|BenchServer|--benchmarks")]
+    private static partial Regex BenchmarkPartsPattern();
+
+    [GeneratedRegex(@"Reliability\.Tests|Security\.Tests|docs/reliability|reliability\.md|--hardening-tests")]
+    private static partial Regex HardeningPartsPattern();
 
     [GeneratedRegex("contoso|retail", RegexOptions.IgnoreCase)]
     private static partial Regex ReferenceNamePattern();

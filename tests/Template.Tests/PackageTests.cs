@@ -49,7 +49,7 @@ public sealed partial class PackageTests(TemplatePackage template)
             .Order(StringComparer.Ordinal)
             .ToList();
 
-        var tree = new GeneratedTree(await template.GenerateAsync(new Variant("Contoso.Retail")));
+        var tree = new GeneratedTree(await template.GenerateAsync(Variant.Full("Contoso.Retail")));
         var generatedKey = DevelopmentKey().Match(tree.Read("src/Contracts/Auth/DevTokens.cs")).Groups[1].Value;
         var referenceGuids = ProjectGuidsByPath(File.ReadAllText(Repository.PathOf("Services.sln")));
         var guidsBack = ProjectGuidsByPath(tree.Read("Services.sln")).ToDictionary(p => p.Value, p => referenceGuids[p.Key]);

@@ -9,13 +9,20 @@ using Contoso.Retail.TestSupport;
 
 namespace Contoso.Retail.Template.Tests;
 
-/// <summary>How to instantiate the template: `-n Name` plus its options.</summary>
-public sealed record Variant(string Name, bool Telemetry = true, bool Restore = false)
+/// <summary>How to instantiate the template: `-n Name` plus its options (each default as the template's).</summary>
+public sealed record Variant(string Name, bool Telemetry = true, bool Benchmarks = false, bool HardeningTests = false, bool Restore = false)
 {
+    /// <summary>Every option on: the variant closest to this repository.</summary>
+    public static Variant Full(string name) => new(name, Telemetry: true, Benchmarks: true, HardeningTests: true);
+
     public IEnumerable<string> Options()
     {
         yield return "--telemetry-ingest";
         yield return Telemetry ? "true" : "false";
+        yield return "--benchmarks";
+        yield return Benchmarks ? "true" : "false";
+        yield return "--hardening-tests";
+        yield return HardeningTests ? "true" : "false";
         if (!Restore)
         {
             yield return "--skip-restore";
@@ -35,7 +42,8 @@ public sealed record Variant(string Name, bool Telemetry = true, bool Restore = 
     public string SnakeName => string.Concat(Name.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_'));
 
     public override string ToString() =>
-        $"{Name}{(Telemetry ? "" : " --telemetry-ingest false")}{(Restore ? "" : " --skip-restore")}";
+        $"{Name}{(Telemetry ? "" : " --telemetry-ingest false")}{(Benchmarks ? " --benchmarks" : "")}"
+        + $"{(HardeningTests ? " --hardening-tests" : "")}{(Restore ? "" : " --skip-restore")}";
 }
 
 /// <summary>
