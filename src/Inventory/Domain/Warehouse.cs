@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text;
+
 using Contoso.Retail.Inventory.Data;
 using Contoso.Retail.Inventory.Model;
 using Contoso.Retail.ServiceDefaults.Data;
@@ -62,21 +65,23 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
     private async Task<(Reservation Reservation, List<StockChange>? Changes)> ReserveOnceAsync(
         string reservationId, IReadOnlyCollection<StockLine> lines, CancellationToken cancellationToken)
     {
-        for (var attempt = 1; ; attempt++)
+        try
         {
-            try
-            {
-                var now = time.UtcNowForStorage();
-                return await writes.RunAsync(db => ReserveAsync(db, reservationId, lines, now), cancellationToken);
-            }
-            catch (Exception ex) when (ex.IsUniqueViolation() && attempt < MaxAttempts)
-            {
-            }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition)
-            {
-                metrics.Rejected();
-                throw;
-            }
+            var now = time.UtcNowForStorage();
+            var (reservation, changes) = await writes.RunAsync(db => ReserveAsync(db, reservationId, lines, now), cancellationToken);
+            return (reservation, changes);
+        }
+        catch (AlreadyStored)
+        {
+            // A retry (the common duplicate) or a concurrent call that got there first: answered from what is stored.
+            var stored = await writes.RunAsync(db => FindReservationAsync(db, reservationId), cancellationToken)
+                ?? throw new InvalidOperationException($"Reservation {reservationId} collided but cannot be read.");
+            return (stored, null);
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition)
+        {
+            metrics.Rejected();
+            throw;
         }
     }
 
@@ -125,44 +130,63 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
         return (item, created);
     }
 
-    /// <summary>The reservation, and the stock changes it made; no changes when the id was already stored (a replay).</summary>
-    private static async Task<(Reservation Reservation, List<StockChange>? Changes)> ReserveAsync(
+    /// <summary>
+    /// The reservation and the stock changes it made, in one command (one round trip): the reservation row, whose key is
+    /// the idempotency key; its lines; and one conditional stock move per line, in SKU order so that concurrent
+    /// reservations lock their items in the same order. The outcome is checked once it has run, and anything but
+    /// "all taken" throws, which rolls the unit back: <see cref="AlreadyStored"/> when the id is stored (the rest of the
+    /// command then changed nothing that stays), the shortage when a line could not be taken.
+    /// </summary>
+    private static async Task<(Reservation Reservation, List<StockChange> Changes)> ReserveAsync(
         InventoryDbContext db, string reservationId, IReadOnlyCollection<StockLine> lines, DateTime now)
     {
-        // Insert first (a new id, the common case, costs no read before its write); a stored id - a retry, the common
-        // duplicate - inserts nothing, raises no error, and is answered from what is stored.
         var reservation = Reservation.Create(reservationId, lines, now);
-        var inserted = await db.Sql("INSERT INTO reservations (reservation_id, state, created_at) VALUES (@id, @state, @created) ON CONFLICT DO NOTHING")
-            .With("id", reservationId).With("state", nameof(ReservationState.Active)).With("created", now).RunAsync();
-        if (inserted == 0)
+        var stockLines = reservation.StockLines().ToList();
+        var changes = new List<StockChange>(stockLines.Count);
+        var shortLines = new List<StockLine>();
+        bool inserted;
+        await using (var reserve = db.Sql("").With("id", reservationId).With("state", nameof(ReservationState.Active)).With("now", now))
         {
-            return (await FindReservationAsync(db, reservationId)
-                ?? throw new InvalidOperationException($"Reservation {reservationId} collided but cannot be read."), null);
+            var sql = new StringBuilder("""
+                INSERT INTO reservations (reservation_id, state, created_at) VALUES (@id, @state, @now)
+                ON CONFLICT DO NOTHING RETURNING reservation_id;
+                INSERT INTO reservation_lines (reservation_id, sku, quantity)
+                """);
+            sql.Append(" VALUES ").Append(reserve.ValuesList(reservation.Lines, static line => [line.Sku, line.Quantity], "@id")).AppendLine(" ON CONFLICT DO NOTHING;");
+            for (var i = 0; i < stockLines.Count; i++)
+            {
+                reserve.With($"sku{i}", stockLines[i].Sku).With($"take{i}", stockLines[i].Quantity);
+                sql.Append(CultureInfo.InvariantCulture, $"""
+                    UPDATE items SET available = available - @take{i}, reserved = reserved + @take{i}, version = version + 1, updated_at = @now
+                    WHERE sku = @sku{i} AND available - @take{i} >= 0
+                    RETURNING sku, available, reserved, version, updated_at;
+                    """).AppendLine();
+            }
+
+            reserve.CommandText = sql.ToString();
+            await using var rows = await reserve.ExecuteReaderAsync();
+            inserted = await rows.ReadAsync();
+            foreach (var line in stockLines)
+            {
+                await rows.NextResultAsync();
+                if (await rows.ReadAsync())
+                {
+                    changes.Add(ReadChange(rows));
+                }
+                else
+                {
+                    shortLines.Add(line);
+                }
+            }
         }
 
-        var insertLines = db.Sql("").With("id", reservationId);
-        insertLines.CommandText = "INSERT INTO reservation_lines (reservation_id, sku, quantity) VALUES "
-            + insertLines.ValuesList(reservation.Lines, static line => [line.Sku, line.Quantity], "@id");
-        await insertLines.RunAsync();
-
-        // In SKU order, so concurrent reservations lock their items in the same order.
-        var changes = new List<StockChange>(reservation.Lines.Count);
-        var shortLines = new List<StockLine>();
-        foreach (var line in reservation.StockLines())
+        if (!inserted)
         {
-            if (await MoveStockAsync(db, line.Sku, -line.Quantity, reservation.CreatedAt) is { } change)
-            {
-                changes.Add(change);
-            }
-            else
-            {
-                shortLines.Add(line);
-            }
+            throw new AlreadyStored();
         }
 
         if (shortLines.Count > 0)
         {
-            // Thrown, so the group commit rolls this unit back.
             var available = (await ReadChangesAsync(db, [.. reservation.Lines.Select(l => l.Sku)])).ToDictionary(c => c.Sku, c => c.Available);
             throw ReservationRules.Shortage(shortLines, available);
         }
@@ -262,6 +286,9 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
         await using var row = await move.ExecuteReaderAsync();
         return await row.ReadAsync() ? ReadChange(row) : null;
     }
+
+    /// <summary>The reservation id is already stored: the unit is rolled back and the call answered from what is stored.</summary>
+    private sealed class AlreadyStored : Exception;
 
     private static StockChange ReadChange(System.Data.Common.DbDataReader row) =>
         new(row.GetString(0), row.GetInt32(1), row.GetInt32(2), row.GetInt64(3), StorageTime.AsUtc(row.GetDateTime(4)));

@@ -46,7 +46,7 @@ public sealed class OrderPlacement(
         // new order - the common case - then costs no read before its write. A request id already stored inserts nothing.
         var now = clock.UtcNowForStorage();
         var order = Order.Create(request, Guid.CreateVersion7(clock.GetUtcNow()).ToString("D"), now);
-        if (await writes.RunAsync(unit => TryInsertAsync(unit, order), cancellationToken))
+        if (await writes.RunCommandAsync(unit => TryInsertAsync(unit, order), cancellationToken))
         {
             return order;
         }
@@ -102,7 +102,7 @@ public sealed class OrderPlacement(
     /// <summary>Saves a transition out of PENDING; if another writer moved the order first, returns the order as they left it.</summary>
     private async Task<Order> SaveOrReloadAsync(Order order, CancellationToken cancellationToken)
     {
-        var saved = await writes.RunAsync(unit => unit.Sql("""
+        var saved = await writes.RunCommandAsync(unit => unit.Sql("""
             UPDATE orders SET status = @status, status_reason = @reason, rejection_details = @details, updated_at = @updated
             WHERE order_id = @id AND status = @pending
             """).With("status", order.Status.ToString()).With("reason", order.StatusReason).With("details", order.RejectionDetails)
@@ -116,28 +116,24 @@ public sealed class OrderPlacement(
         db.Orders.AsNoTracking().Include(o => o.Lines).SingleOrDefaultAsync(o => o.RequestId == requestId, cancellationToken);
 
     /// <summary>
-    /// The new order and its lines, in plain SQL (the hottest write of the service): two statements, whatever the number
-    /// of lines. False, with nothing written, when the request id is already stored.
+    /// The new order and its lines, in plain SQL (the hottest write of the service): one command of two statements,
+    /// whatever the number of lines, which PostgreSQL commits together. False, with nothing written, when the request id
+    /// is already stored: the order row is not inserted, so the lines (guarded by the new order id) are not either.
     /// </summary>
     private static async Task<bool> TryInsertAsync(OrdersDbContext db, Order order)
     {
-        var inserted = await db.Sql("""
+        var insert = db.Sql("").With("id", order.Id).With("request", order.RequestId).With("customer", order.CustomerId)
+            .With("status", order.Status.ToString()).With("reason", order.StatusReason).With("details", order.RejectionDetails)
+            .With("release", order.ReleasePending).With("created", order.CreatedAt).With("updated", order.UpdatedAt);
+        insert.CommandText = $"""
             INSERT INTO orders (order_id, request_id, customer_id, status, status_reason, rejection_details, release_pending, created_at, updated_at)
             VALUES (@id, @request, @customer, @status, @reason, @details, @release, @created, @updated)
-            ON CONFLICT DO NOTHING
-            """).With("id", order.Id).With("request", order.RequestId).With("customer", order.CustomerId)
-            .With("status", order.Status.ToString()).With("reason", order.StatusReason).With("details", order.RejectionDetails)
-            .With("release", order.ReleasePending).With("created", order.CreatedAt).With("updated", order.UpdatedAt).RunAsync();
-        if (inserted == 0)
-        {
-            return false;
-        }
-
-        var lines = db.Sql("").With("id", order.Id);
-        lines.CommandText = "INSERT INTO order_lines (order_id, sku, quantity) VALUES "
-            + lines.ValuesList(order.Lines, static line => [line.Sku, line.Quantity], "@id");
-        await lines.RunAsync();
-        return true;
+            ON CONFLICT DO NOTHING;
+            INSERT INTO order_lines (order_id, sku, quantity)
+            SELECT * FROM (VALUES {insert.ValuesList(order.Lines, static line => [line.Sku, line.Quantity], "@id")}) AS line
+            WHERE EXISTS (SELECT 1 FROM orders WHERE order_id = @id)
+            """;
+        return await insert.RunAsync() > 0;
     }
 
     private static Order SameRequestOrThrow(Order existing, OrderRequest request) =>

@@ -15,8 +15,10 @@ namespace Contoso.Retail.ServiceDefaults.Data;
 
 /// <summary>
 /// Short write units that share durable commits: on SQLite, units queued during a commit run together in the next (one
-/// fsync, one writer, no busy lock); on PostgreSQL each runs at once, as its WAL flushes are shared already.
-/// A unit that throws rolls back alone; its caller hears back only after the commit holding its unit.
+/// fsync, one writer, no busy lock); on PostgreSQL each runs at once, as its WAL flushes are shared already, in its own
+/// transaction (<see cref="RunAsync{T}"/>) or, for a unit that is one command, in the command's implicit one
+/// (<see cref="RunCommandAsync{T}"/>). A unit that throws rolls back alone; its caller hears back only after the commit
+/// holding its unit.
 /// </summary>
 public sealed partial class GroupCommit<TContext> : IAsyncDisposable
     where TContext : DbContext
@@ -49,11 +51,22 @@ public sealed partial class GroupCommit<TContext> : IAsyncDisposable
     /// <summary>
     /// Runs <paramref name="unit"/> in the next group and returns once that group has committed. The unit gets the
     /// group's context (its change tracker cleared after each unit) and no cancellation: once queued it runs, so
-    /// cancelling only stops the wait. A unit may run twice if its group fails; it must read before it writes.
+    /// cancelling only stops the wait. A unit may run twice if its group fails, so it must find out whether its work
+    /// is already stored (an insert that does nothing on a conflict, a conditional update) rather than assume it is not.
     /// </summary>
-    public Task<T> RunAsync<T>(Func<TContext, Task<T>> unit, CancellationToken cancellationToken)
+    public Task<T> RunAsync<T>(Func<TContext, Task<T>> unit, CancellationToken cancellationToken) =>
+        Enqueue(new Unit<T>(unit, Activity.Current, oneCommand: false), cancellationToken);
+
+    /// <summary>
+    /// <see cref="RunAsync{T}"/> for a unit that sends one command (one or more statements, atomic together without an
+    /// explicit transaction): on PostgreSQL it runs with no BEGIN and COMMIT round trips, as the server commits the
+    /// command's statements together; on SQLite it joins the next group like any other unit.
+    /// </summary>
+    public Task<T> RunCommandAsync<T>(Func<TContext, Task<T>> command, CancellationToken cancellationToken) =>
+        Enqueue(new Unit<T>(command, Activity.Current, oneCommand: true), cancellationToken);
+
+    private Task<T> Enqueue<T>(Unit<T> pending, CancellationToken cancellationToken)
     {
-        var pending = new Unit<T>(unit, Activity.Current);
         if (!_grouped)
         {
             return RunAloneAsync(pending).WaitAsync(cancellationToken);
@@ -130,6 +143,11 @@ public sealed partial class GroupCommit<TContext> : IAsyncDisposable
         var db = scope.ServiceProvider.GetRequiredService<TContext>();
         db.Database.AutoSavepointsEnabled = false;
         var alone = group.Count == 1;
+        if (alone && !_grouped && group[0].OneCommand)
+        {
+            await RunCommandAsync(db, group[0]);
+            return;
+        }
 
         IDbContextTransaction transaction;
         using (SuppressInstrumentationScope.Begin())
@@ -183,12 +201,41 @@ public sealed partial class GroupCommit<TContext> : IAsyncDisposable
         }
     }
 
+    /// <summary>A one-command unit on PostgreSQL: its own implicit transaction, no BEGIN or COMMIT.</summary>
+    private async Task RunCommandAsync(TContext db, IUnit unit)
+    {
+        Activity.Current = unit.Caller;
+        using var span = _traced ? ReadConnections.Source.StartActivity($"{typeof(TContext).Name} write", ActivityKind.Client) : null;
+        span?.SetTag("db.system.name", "postgresql");
+        try
+        {
+            using (SuppressInstrumentationScope.Begin())
+            {
+                await db.Database.OpenConnectionAsync();
+            }
+
+            await unit.RunAsync(db);
+        }
+        catch (Exception ex) when (!DependencyFailures.IsTransient(ex))
+        {
+            unit.Failed(ex);
+        }
+        finally
+        {
+            Activity.Current = null;
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "A group commit of {Units} units failed; committing each alone")]
     private static partial void LogGroupFailed(ILogger logger, Exception exception, int units);
 
     private interface IUnit
     {
         Activity? Caller { get; }
+
+        /// <summary>The unit sends one command, atomic without an explicit transaction.</summary>
+        bool OneCommand { get; }
 
         Task RunAsync(TContext db);
 
@@ -202,7 +249,7 @@ public sealed partial class GroupCommit<TContext> : IAsyncDisposable
         void Fail(Exception exception);
     }
 
-    private sealed class Unit<T>(Func<TContext, Task<T>> work, Activity? caller) : IUnit
+    private sealed class Unit<T>(Func<TContext, Task<T>> work, Activity? caller, bool oneCommand) : IUnit
     {
         private T? _result;
         private Exception? _failure;
@@ -211,6 +258,8 @@ public sealed partial class GroupCommit<TContext> : IAsyncDisposable
         public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Activity? Caller { get; } = caller;
+
+        public bool OneCommand { get; } = oneCommand;
 
         public async Task RunAsync(TContext db)
         {

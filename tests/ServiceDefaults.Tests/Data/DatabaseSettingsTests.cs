@@ -16,16 +16,9 @@ public sealed class DatabaseSettingsTests
     [InlineData("Host=db;Username=u;MaxPoolSize=9", 9)]
     public void A_PostgreSQL_pool_is_capped_unless_the_connection_string_says_otherwise(string configured, int expected)
     {
-        var builder = WebApplication.CreateBuilder();
-        builder.Configuration["Database:Provider"] = "Postgres";
-        builder.Configuration["ConnectionStrings:Test"] = configured;
-
-        builder.AddServiceDatabase<WebApplicationBuilder, TestContext, SqliteTestContext, PostgresTestContext>("Test");
-
-        using var services = builder.Services.BuildServiceProvider();
-        var settings = services.GetRequiredService<DatabaseSettings>();
-        Assert.Equal(expected, new NpgsqlConnectionStringBuilder(settings.ConnectionString).MaxPoolSize);
-        Assert.Equal("db", new NpgsqlConnectionStringBuilder(settings.ConnectionString).Host);
+        var applied = ConnectionStringAppliedFor(configured);
+        Assert.Equal(expected, applied.MaxPoolSize);
+        Assert.Equal("db", applied.Host);
     }
 
     [Theory]
@@ -34,6 +27,12 @@ public sealed class DatabaseSettingsTests
     [InlineData("Host=db;Username=u;MaxAutoPrepare=5", 5)]
     public void PostgreSQL_statements_are_prepared_automatically_unless_the_connection_string_says_otherwise(string configured, int expected)
     {
+        Assert.Equal(expected, ConnectionStringAppliedFor(configured).MaxAutoPrepare);
+    }
+
+    /// <summary>The PostgreSQL connection string a service uses when configured with <paramref name="configured"/>.</summary>
+    private static NpgsqlConnectionStringBuilder ConnectionStringAppliedFor(string configured)
+    {
         var builder = WebApplication.CreateBuilder();
         builder.Configuration["Database:Provider"] = "Postgres";
         builder.Configuration["ConnectionStrings:Test"] = configured;
@@ -41,7 +40,7 @@ public sealed class DatabaseSettingsTests
         builder.AddServiceDatabase<WebApplicationBuilder, TestContext, SqliteTestContext, PostgresTestContext>("Test");
 
         using var services = builder.Services.BuildServiceProvider();
-        Assert.Equal(expected, new NpgsqlConnectionStringBuilder(services.GetRequiredService<DatabaseSettings>().ConnectionString).MaxAutoPrepare);
+        return new NpgsqlConnectionStringBuilder(services.GetRequiredService<DatabaseSettings>().ConnectionString);
     }
 
     public abstract class TestContext(DbContextOptions options) : DbContext(options);

@@ -1,3 +1,5 @@
+using System.Data.Common;
+
 using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.TestSupport;
 
@@ -84,6 +86,29 @@ public sealed class GroupCommitTests
         // A context of its own, outside the writer: committed rows are visible to anyone.
         await using var scope = services.CreateAsyncScope();
         Assert.Equal(20, await scope.ServiceProvider.GetRequiredService<LedgerContext>().Entries.CountAsync(Ct));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
+    public async Task A_one_command_unit_commits_its_statements_together_or_not_at_all(DatabaseProvider provider)
+    {
+        await using var database = await TestDatabase.CreateAsync(provider);
+        await using var services = Services(database);
+        var writes = services.GetRequiredService<GroupCommit<LedgerContext>>();
+
+        var transaction = await writes.RunCommandAsync(async db =>
+        {
+            await db.Sql("""INSERT INTO "Entries" ("Name") VALUES ('a'); INSERT INTO "Entries" ("Name") VALUES ('b')""").RunAsync();
+            return db.Database.CurrentTransaction?.TransactionId;
+        }, Ct);
+        // The second statement fails (a duplicate key): the first, run before it in the same command, is not kept.
+        await Assert.ThrowsAnyAsync<DbException>(() => writes.RunCommandAsync(
+            db => db.Sql("""INSERT INTO "Entries" ("Name") VALUES ('c'); INSERT INTO "Entries" ("Name") VALUES ('a')""").RunAsync(), Ct));
+
+        // PostgreSQL runs the command with no BEGIN / COMMIT of ours; SQLite runs it in a group like any unit.
+        Assert.Equal(provider == DatabaseProvider.Sqlite, transaction is not null);
+        await using var scope = services.CreateAsyncScope();
+        Assert.Equal(["a", "b"], await scope.ServiceProvider.GetRequiredService<LedgerContext>().Entries.Select(e => e.Name).OrderBy(n => n).ToListAsync(Ct));
     }
 
     private static async Task<Guid> AddAsync(LedgerContext db, string name)
