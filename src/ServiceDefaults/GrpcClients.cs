@@ -74,7 +74,11 @@ public static partial class GrpcClients
                 o.MaxReconnectBackoff = options.MaxReconnectBackoff;
             })
             .ConfigureChannel((sp, o) => ConfigureBalancing(
-                o, ServiceAddress(configuration[$"Services:{serviceName}"], serviceName), Options(sp, serviceName)));
+                o, ServiceAddress(configuration[$"Services:{serviceName}"], serviceName), Options(sp, serviceName)))
+            // No HttpClientFactory request logging: it opens a logging scope for every HTTP request underneath a gRPC call
+            // and logs at Information, which the services keep off for System.Net.Http; a failed call reaches the
+            // calling handler (and RetryClientInterceptor's log) as an RpcException, and its span is traced.
+            .RemoveAllLoggers();
 
         // PostConfigure runs after every ConfigureChannel, so no later channel setting can turn the
         // channel's own retries back on underneath the interceptor's (retries would multiply).
