@@ -26,6 +26,7 @@ public static class Extensions
     {
         app.UseMetadataLimits();
         app.UseDefaultGrpcWeb();
+        app.UseUnparseableFrames();
         app.MapDefaultHealthEndpoints();
         app.MapDefaultGrpcEndpoints();
         app.MapDefaultRestEndpoints();

@@ -33,6 +33,7 @@ public static class GrpcServer
         });
         Rest.AddDefaultRest(builder, grpc);
         UnparseableRequests.Register(builder.Services);
+        UnparseableFrames.Register(builder.Services);
 
         if (builder.Environment.IsDevelopment())
         {

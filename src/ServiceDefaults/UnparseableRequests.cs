@@ -17,7 +17,8 @@ namespace Contoso.Retail.ServiceDefaults;
 /// <summary>
 /// Request bytes that do not parse as the method's request message: INVALID_ARGUMENT naming the method, one
 /// Information line without a stack trace, and <c>grpc.requests.unparseable</c> (meter Contoso.Retail.Grpc, tag
-/// <c>method</c>). grpc-dotnet deserializes before any interceptor runs, so this lives in the request marshaller.
+/// <c>method</c>). grpc-dotnet deserializes before any interceptor runs, so this lives in the request marshaller;
+/// frames that lie about their compression get the same answer from <see cref="UnparseableFrames"/>.
 /// </summary>
 public sealed partial class UnparseableRequests
 {
@@ -72,12 +73,20 @@ public sealed partial class UnparseableRequests
             }
             catch (Exception ex) when (ex is not RpcException and not OperationCanceledException)
             {
-                // The caller's bytes are at fault, not the server: no stack trace, and not the UNKNOWN grpc-dotnet would send.
-                _count.Add(1, new KeyValuePair<string, object?>("method", path));
-                LogUnparseable(_logger, path, ex.Message);
-                throw new UnparseableRequestException(path);
+                throw Refuse(path, ex.Message);
             }
         });
+    }
+
+    /// <summary>
+    /// Counts and logs a request whose bytes cannot be read as the method's messages, and returns the exception that
+    /// answers it. The caller's bytes are at fault, not the server: no stack trace, and not the UNKNOWN grpc-dotnet would send.
+    /// </summary>
+    internal RpcException Refuse(string path, string reason)
+    {
+        _count.Add(1, new KeyValuePair<string, object?>("method", path));
+        LogUnparseable(_logger, path, reason);
+        return new UnparseableRequestException(path);
     }
 
     /// <summary>grpc-dotnet logs the exception again, stack trace and all, as "Error reading message."; this line already said it.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.IO.Compression;
 using System.Text;
 
 using Contoso.Retail.Contracts.Inventory.V1;
@@ -136,7 +137,7 @@ public class WireGarbageTests(SystemFixture fixture) : IClassFixture<SystemFixtu
             foreach (var kind in new[]
             {
                 "compressed flag 1 without grpc-encoding", "compressed flag 1 with gzip and a body that is not gzip", "compressed flag 2",
-                "length prefix beyond the body", "length prefix over Grpc:MaxMessageSize", "frame header cut at 3 bytes", "empty body",
+                "compressed flag 2 on a second message", "length prefix beyond the body", "length prefix over Grpc:MaxMessageSize", "frame header cut at 3 bytes", "empty body",
             })
             {
                 data.Add((string)path.Data, kind);
@@ -158,6 +159,7 @@ public class WireGarbageTests(SystemFixture fixture) : IClassFixture<SystemFixtu
         {
             "compressed flag 1 without grpc-encoding" => H2c.GrpcFrame(valid, compressedFlag: 1),
             "compressed flag 2" => H2c.GrpcFrame(valid, compressedFlag: 2),
+            "compressed flag 2 on a second message" => [.. H2c.GrpcFrame(valid), .. H2c.GrpcFrame(valid, compressedFlag: 2)],
             "length prefix beyond the body" => H2c.GrpcFrame(valid, declaredLength: (uint)valid.Length + 100),
             "length prefix over Grpc:MaxMessageSize" => H2c.GrpcFrame(valid, declaredLength: (uint)ServiceDefaults.GrpcServer.DefaultMaxMessageSize + 1),
             "frame header cut at 3 bytes" => H2c.GrpcFrame(valid)[..3],
@@ -179,6 +181,38 @@ public class WireGarbageTests(SystemFixture fixture) : IClassFixture<SystemFixtu
         Assert.False(hung || streaming, $"{outcome} after {elapsed}.");
         Assert.NotNull(status);
         Assert.Equal(Expected(kind, method), (StatusCode)status.Value);
+        if (status == (int)StatusCode.InvalidArgument)
+        {
+            Assert.Equal(ServiceDefaults.UnparseableRequests.MessageFor(path), message);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(RawGrpc.AllMethodPaths), MemberType = typeof(RawGrpc))]
+    public async Task A_well_formed_gzip_compressed_request_is_read_like_an_uncompressed_one(string path)
+    {
+        var method = RawGrpc.Descriptor(path);
+        var host = System.HostOf(method);
+        var sample = MethodSamples.ByPath[path];
+        // Every message compressed and flagged, as a client sending grpc-encoding: gzip frames them.
+        byte[] body = [.. sample.Valid.SelectMany(m => H2c.GrpcFrame(Gzip(m.ToByteArray()), compressedFlag: 1))];
+
+        using var http = H2c.Client();
+        using var content = new ByteArrayContent(body);
+        var (status, message, elapsed, hung, streaming) = await H2c.CallAsync(
+            http, host.Address, path, host.Token, content, RawGrpc.CallBound, [("grpc-encoding", "gzip")], untilFirstMessage: method.IsServerStreaming, Ct);
+        var outcome = hung ? "HUNG" : streaming ? "a response message" : status is { } s ? ((StatusCode)s).ToString() : message;
+        SecurityFigures.Tally("wire.gzip", "well-formed gzip-compressed request", outcome);
+        TestContext.Current.TestOutputHelper?.WriteLine($"{path}: {outcome} \"{message}\" in {elapsed.TotalMilliseconds:0} ms");
+
+        // A server stream answering with a message has read the request; anything else must be a status the method promises.
+        Assert.False(hung, $"no answer after {elapsed}.");
+        if (!streaming)
+        {
+            Assert.NotNull(status);
+            Assert.Contains((StatusCode)status.Value, sample.Outcomes);
+            Assert.NotEqual(ServiceDefaults.UnparseableRequests.MessageFor(path), message);
+        }
     }
 
     [Fact]
@@ -203,10 +237,21 @@ public class WireGarbageTests(SystemFixture fixture) : IClassFixture<SystemFixtu
         "length prefix over Grpc:MaxMessageSize" => StatusCode.ResourceExhausted, // refused on the prefix, before the body arrives
         // Zero messages: a client stream may legitimately be empty; a unary request may not ("Incomplete message.").
         "empty body" => method.IsClientStreaming ? StatusCode.OK : StatusCode.Internal,
-        // The flag check or the decompressor throws in grpc-dotnet's frame reader, before the request marshaller that
-        // makes unparseable messages INVALID_ARGUMENT: UNKNOWN before the interceptors, INTERNAL inside a client-streaming handler.
-        _ => method.IsClientStreaming ? StatusCode.Internal : StatusCode.Unknown,
+        // A compressed flag other than 0 or 1, or a gzip body that does not decompress: unparseable, like bytes that are
+        // not the message (ServiceDefaults' UnparseableFrames; grpc-dotnet alone answers UNKNOWN, INTERNAL on a client stream).
+        _ => StatusCode.InvalidArgument,
     };
+
+    private static byte[] Gzip(byte[] bytes)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, CompressionLevel.Fastest))
+        {
+            gzip.Write(bytes);
+        }
+
+        return output.ToArray();
+    }
 
     private static string Answer(RawHttp2Connection connection, H2Frame? goAway) =>
         goAway is not null ? $", GOAWAY {H2Frame.ErrorName(goAway.ErrorCode)}"
