@@ -114,6 +114,10 @@ public static class Database
     // got "53300: too many clients" (UNAVAILABLE) where waiting a moment for a pooled connection would have served.
     // Automatic preparation (off in Npgsql by default) lets the server parse and plan each hot statement once per
     // connection instead of on every call; a pooler in transaction mode older than PgBouncer 1.21 needs it off (0).
+    // A connection handed back to the pool is reset by default: with statements prepared, the next command carries the
+    // seven statements of DISCARD ALL but DEALLOCATE - 21 of the 29 statements PostgreSQL ran per order (PlaceOrder, its
+    // statement log). The services set no session state (no SET, temporary table, LISTEN or advisory lock), so they skip
+    // the reset; "No Reset On Close=false" brings it back for code that does.
     private static string PostgresConnectionString(string configured)
     {
         var builder = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = configured };
@@ -125,6 +129,11 @@ public static class Database
         if (!builder.ContainsKey("Max Auto Prepare") && !builder.ContainsKey("MaxAutoPrepare"))
         {
             builder["Max Auto Prepare"] = DefaultMaxAutoPrepare;
+        }
+
+        if (!builder.ContainsKey("No Reset On Close") && !builder.ContainsKey("NoResetOnClose"))
+        {
+            builder["No Reset On Close"] = true;
         }
 
         return builder.ConnectionString;

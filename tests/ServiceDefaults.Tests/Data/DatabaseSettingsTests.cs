@@ -30,6 +30,15 @@ public sealed class DatabaseSettingsTests
         Assert.Equal(expected, ConnectionStringAppliedFor(configured).MaxAutoPrepare);
     }
 
+    [Theory]
+    [InlineData("Host=db;Username=u", true)]
+    [InlineData("Host=db;Username=u;No Reset On Close=false", false)]
+    [InlineData("Host=db;Username=u;NoResetOnClose=false", false)]
+    public void Pooled_PostgreSQL_connections_are_not_reset_unless_the_connection_string_says_otherwise(string configured, bool expected)
+    {
+        Assert.Equal(expected, ConnectionStringAppliedFor(configured).NoResetOnClose);
+    }
+
     /// <summary>The PostgreSQL connection string a service uses when configured with <paramref name="configured"/>.</summary>
     private static NpgsqlConnectionStringBuilder ConnectionStringAppliedFor(string configured)
     {
