@@ -25,7 +25,7 @@ public sealed partial class InstantiationTests(TemplatePackage template)
     /// <summary>What `--benchmarks` and `--hardening-tests` add: present exactly when asked for.</summary>
     private static readonly string[] BenchmarkParts = ["bench/run.sh", "bench/LoadGen/LoadGen.csproj", "bench/BenchServer/BenchServer.csproj", "bench/Micro/Micro.csproj", "bench/peers", "tests/Bench.Tests/Bench.Tests.csproj", "docs/benchmarks.md"];
 
-    private static readonly string[] HardeningParts = ["tests/Reliability.Tests/Reliability.Tests.csproj", "tests/Security.Tests/Security.Tests.csproj", "docs/reliability.md", "docs/reliability/run.sh", "tests/TestSupport/Figures.cs"];
+    private static readonly string[] HardeningParts = ["tests/Reliability.Tests/Reliability.Tests.csproj", "tests/Security.Tests/Security.Tests.csproj", "docs/reliability.md", "docs/reliability/run.sh", "docs/reliability/stress.sh", "tests/TestSupport/Figures.cs"];
 
     [Theory]
     [MemberData(nameof(Variants))]
@@ -220,7 +220,7 @@ public sealed partial class InstantiationTests(TemplatePackage template)
         Assert.Equal(variant.Benchmarks, tree.Read("Directory.Packages.props").Contains("BenchmarkDotNet", StringComparison.Ordinal));
 
         // The scripts of an included part are made executable by their own chmod post-action.
-        string[] scripts = [".ci/run", "protos/buf.sh", .. variant.Benchmarks ? ["bench/run.sh", "bench/decompose.sh"] : Array.Empty<string>(), .. variant.HardeningTests ? ["docs/reliability/run.sh"] : Array.Empty<string>()];
+        string[] scripts = [".ci/run", "protos/buf.sh", .. variant.Benchmarks ? ["bench/run.sh", "bench/decompose.sh"] : Array.Empty<string>(), .. variant.HardeningTests ? ["docs/reliability/run.sh", "docs/reliability/stress.sh"] : Array.Empty<string>()];
         var notExecutable = scripts.Where(f => !IsExecutable(tree.PathOf(f))).ToList();
         Assert.True(notExecutable.Count == 0, $"{variant}: not executable:\n{string.Join('\n', notExecutable)}");
     }
