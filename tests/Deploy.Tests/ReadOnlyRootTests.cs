@@ -46,6 +46,8 @@ public sealed class ReadOnlyRootTests
         //#endif
     };
 
+    public static TheoryData<string> Projects => new(DeployedService.All.Select(s => s.Project));
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Theory]
@@ -102,6 +104,26 @@ public sealed class ReadOnlyRootTests
         {
             tmp.Delete(recursive: true);
         }
+    }
+
+    /// <summary>
+    /// The image runs with the tiering delay the project files ship (Directory.Build.props): on one CPU the runtime's
+    /// own 1 s delay, restarted while new methods appear, left hot paths unoptimised for 30-60 s under load.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Projects))]
+    public async Task Published_service_promotes_hot_methods_after_100_ms_on_one_cpu(string project)
+    {
+        var app = await PublishedAsync(project);
+        using var runtimeConfig = JsonDocument.Parse(await File.ReadAllTextAsync(
+            Path.Combine(app, $"Contoso.Retail.{project}.runtimeconfig.json"), Ct));
+        var properties = runtimeConfig.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+
+        // Milliseconds, which the runtime multiplies by 10 when it sees one CPU.
+        Assert.True(
+            properties.TryGetProperty("System.Runtime.TieredCompilation.CallCountingDelayMs", out var delay),
+            $"{project}'s runtimeconfig.json sets no call-counting delay:\n{properties}");
+        Assert.Equal(10, delay.GetInt32());
     }
 
     /// <summary>One contract call the service answers on its own (Orders' read needs no Inventory).</summary>
