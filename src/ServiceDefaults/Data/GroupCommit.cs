@@ -145,7 +145,7 @@ public sealed partial class GroupCommit<TContext> : IAsyncDisposable
         var alone = group.Count == 1;
         if (alone && !_grouped && group[0].OneCommand)
         {
-            await RunCommandAsync(db, group[0]);
+            await RunWithoutTransactionAsync(db, group[0]);
             return;
         }
 
@@ -159,11 +159,7 @@ public sealed partial class GroupCommit<TContext> : IAsyncDisposable
         {
             foreach (var unit in group)
             {
-                // The unit's commands belong to its caller's trace: one span for the unit, in its caller's trace.
-                Activity.Current = unit.Caller;
-                using var span = _traced ? ReadConnections.Source.StartActivity($"{typeof(TContext).Name} write", ActivityKind.Client) : null;
-                span?.SetTag("db.system.name", _system ??= db.Database.IsSqlite() ? "sqlite" : "postgresql");
-                span?.SetTag("db.group_commit.units", group.Count);
+                using var span = StartUnitSpan(db, unit, group.Count);
                 try
                 {
                     if (!alone)
@@ -202,11 +198,9 @@ public sealed partial class GroupCommit<TContext> : IAsyncDisposable
     }
 
     /// <summary>A one-command unit on PostgreSQL: its own implicit transaction, no BEGIN or COMMIT.</summary>
-    private async Task RunCommandAsync(TContext db, IUnit unit)
+    private async Task RunWithoutTransactionAsync(TContext db, IUnit unit)
     {
-        Activity.Current = unit.Caller;
-        using var span = _traced ? ReadConnections.Source.StartActivity($"{typeof(TContext).Name} write", ActivityKind.Client) : null;
-        span?.SetTag("db.system.name", "postgresql");
+        using var span = StartUnitSpan(db, unit, units: 1);
         try
         {
             using (SuppressInstrumentationScope.Begin())
@@ -225,6 +219,19 @@ public sealed partial class GroupCommit<TContext> : IAsyncDisposable
             Activity.Current = null;
             await db.Database.CloseConnectionAsync();
         }
+    }
+
+    /// <summary>
+    /// Makes the unit's caller the current activity (its commands belong to the caller's trace) and starts the unit's
+    /// span in it; the caller resets <see cref="Activity.Current"/> when the unit ends.
+    /// </summary>
+    private Activity? StartUnitSpan(TContext db, IUnit unit, int units)
+    {
+        Activity.Current = unit.Caller;
+        var span = _traced ? ReadConnections.Source.StartActivity($"{typeof(TContext).Name} write", ActivityKind.Client) : null;
+        span?.SetTag("db.system.name", _system ??= db.Database.IsSqlite() ? "sqlite" : "postgresql");
+        span?.SetTag("db.group_commit.units", units);
+        return span;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A group commit of {Units} units failed; committing each alone")]
