@@ -68,8 +68,7 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
         try
         {
             var now = time.UtcNowForStorage();
-            var (reservation, changes) = await writes.RunAsync(db => ReserveAsync(db, reservationId, lines, now), cancellationToken);
-            return (reservation, changes);
+            return await writes.RunAsync(db => ReserveAsync(db, reservationId, lines, now), cancellationToken);
         }
         catch (AlreadyStored)
         {
