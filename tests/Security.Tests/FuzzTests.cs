@@ -122,8 +122,9 @@ public class FuzzTests(SystemFixture fixture) : IClassFixture<SystemFixture>
         Assert.Empty(failures.Take(20));
         Assert.Equal(0, unknown);
         Assert.All(perMethod.Values, v => Assert.True((int)v.GetType().GetProperty("calls")!.GetValue(v)! >= MinimumCallsPerMethod, $"Each method gets at least {MinimumCallsPerMethod} mutated requests."));
-        // The services run in the test process: the bound covers their caches (EF, SQLite, tokens) plus the test's own.
-        Assert.True(memory.ManagedGrowthMb < 128, $"Managed heap after full GC grew by {memory.ManagedGrowthMb} MB.");
+        // The services run in the test process: the bound covers their caches (EF, SQLite, tokens) plus the test's own,
+        // which include the send buffers its gRPC client keeps in ArrayPool.Shared (see Mutator.MaxExtremeMessageBytes).
+        Assert.True(memory.ManagedGrowthMb < 64, $"Managed heap after full GC grew by {memory.ManagedGrowthMb} MB.");
         Assert.True(memory.WorkingSetGrowthMb < 512, $"Working set grew by {memory.WorkingSetGrowthMb} MB.");
     }
 
