@@ -175,6 +175,10 @@ public class ObservabilityTests
         Assert.Matches("(?m)^inventory_reservations_total\\{[^}]*outcome=\"rejected\"[^}]*\\} [1-9]", inventory);
         Assert.Matches("(?m)^inventory_units_reserved_total(\\{[^}]*\\})? [1-9]", inventory);
         Assert.Matches("(?m)^http_server_request_duration_seconds_count", inventory);
+        // Kestrel's connection metrics stay; the per-request up-down counters (two updates a call each) are dropped.
+        Assert.Matches("(?m)^kestrel_active_connections", inventory);
+        Assert.DoesNotMatch("(?m)^http_server_active_requests", inventory);
+        Assert.DoesNotMatch("(?m)^kestrel_queued_requests", inventory);
     }
 
     [Theory]
