@@ -2,8 +2,10 @@
 # What each ServiceDefaults piece costs on GetItem with in-memory data: bench/BenchServer variants on core 0,
 # h2load on core 1, interleaved rounds; prints req/s and the server's CPU microseconds per request.
 #   bench/decompose.sh [ROUNDS=3] [SECONDS=6]      (after bench/run.sh or a Release build of bench/)
-# Variants: bare (AddGrpc only), full (AddServiceDefaults), no-telemetry, no-serilog, interceptors (auth,
-# interceptors, health, lifetime: neither Serilog nor OpenTelemetry).
+# Variants: bare (AddGrpc only), bare-token (the same server, sent the bearer token the others need: what decoding that
+# header costs before any of our code runs; h2load never indexes `authorization`, so Kestrel Huffman-decodes it on every
+# call), full (AddServiceDefaults), no-telemetry, no-serilog, interceptors (auth, interceptors, health, lifetime:
+# neither Serilog nor OpenTelemetry).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROUNDS=${1:-3}; SECONDS_EACH=${2:-6}
@@ -14,8 +16,8 @@ TOKEN=$("${LG[@]}" token)
 "${LG[@]}" grpc-body --out "$OUT/body.bin"
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-variants=(bare full no-telemetry no-serilog interceptors)
-declare -A SETTINGS=([bare]="Bench__Pipeline=bare" [full]="Bench__Pipeline=full"
+variants=(bare bare-token full no-telemetry no-serilog interceptors)
+declare -A SETTINGS=([bare]="Bench__Pipeline=bare" [bare-token]="Bench__Pipeline=bare" [full]="Bench__Pipeline=full"
   [no-telemetry]="Bench__Pipeline=full Bench__Without=telemetry" [no-serilog]="Bench__Pipeline=full Bench__Without=logging"
   [interceptors]="Bench__Pipeline=full Bench__Without=logging,telemetry")
 declare -A PORT=() PID=()
