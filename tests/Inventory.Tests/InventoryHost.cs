@@ -4,6 +4,7 @@ using Contoso.Retail.TestSupport;
 
 using Grpc.Core;
 
+using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -22,8 +23,10 @@ public sealed class InventoryHost : IAsyncDisposable
 
     public InventoryService.InventoryServiceClient Client { get; }
 
+    /// <param name="configure">Runs on the builder after the service is added (a replaced registration).</param>
     public static async Task<InventoryHost> StartAsync(
-        TestDatabase db, Transport transport = Transport.InMemory, IDictionary<string, string?>? settings = null)
+        TestDatabase db, Transport transport = Transport.InMemory, IDictionary<string, string?>? settings = null,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var configuration = db.Settings("Inventory");
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
@@ -31,7 +34,7 @@ public sealed class InventoryHost : IAsyncDisposable
             configuration[key] = value;
         }
 
-        var service = await ServiceHosts.StartInventoryAsync(new() { Transport = transport, Settings = configuration });
+        var service = await ServiceHosts.StartInventoryAsync(new() { Transport = transport, Settings = configuration, Configure = configure });
         return new InventoryHost(service);
     }
 

@@ -7,7 +7,9 @@ using Google.Protobuf;
 
 using Grpc.Core;
 
+using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Contoso.Retail.Inventory.Tests;
 
@@ -104,5 +106,70 @@ public class ServiceTests
         Assert.DoesNotContain("Exception", ex.Status.Detail, StringComparison.Ordinal);
         Assert.DoesNotContain(ex.Trailers, t => t.Key.Contains("exception", StringComparison.OrdinalIgnoreCase)
             || (!t.IsBinary && t.Value.Contains("items", StringComparison.Ordinal)));
+    }
+
+    /// <summary>
+    /// GetItem reads on ReadConnections, so the service it is activated on must not lease EF Core's pooled context for
+    /// it (a lease and a reset per call); a watcher reads its levels on one and gives it back before it streams.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
+    public async Task GetItem_leases_no_EF_Core_context_and_a_watcher_holds_none_while_it_streams(DatabaseProvider provider)
+    {
+        await using var db = await TestDatabase.CreateAsync(provider);
+        var leases = new ContextLeases();
+        await using var inventory = await InventoryHost.StartAsync(db, configure: leases.Count);
+        await inventory.UpsertAsync("KB-001", 10);
+        // A fresh database migrates before the service listens, so no background model warm-up takes one meanwhile.
+        var before = leases.Taken;
+
+        for (var i = 0; i < 20; i++)
+        {
+            await inventory.Client.GetItemAsync(new GetItemRequest { Sku = "KB-001" }, cancellationToken: InventoryHost.Ct);
+        }
+
+        Assert.Equal(before, leases.Taken);
+
+        using var watch = inventory.Client.WatchStock(new WatchStockRequest { Skus = { "KB-001" } }, cancellationToken: InventoryHost.Ct);
+        Assert.True(await watch.ResponseStream.MoveNext(InventoryHost.Ct));
+        Assert.Equal(before + 1, leases.Taken);
+        Assert.Equal(0, leases.Held);
+    }
+
+    /// <summary>Counts the scopes that resolve <see cref="InventoryDbContext"/>, and those of them not yet disposed.</summary>
+    private sealed class ContextLeases
+    {
+        private int _taken;
+        private int _held;
+
+        public int Taken => Volatile.Read(ref _taken);
+
+        public int Held => Volatile.Read(ref _held);
+
+        public void Count(WebApplicationBuilder builder)
+        {
+            var context = builder.Services.Single(d => d.ServiceType == typeof(InventoryDbContext));
+            builder.Services.Remove(context);
+            builder.Services.AddScoped(_ => new Lease(this));
+            builder.Services.AddScoped(sp =>
+            {
+                sp.GetRequiredService<Lease>();
+                return (InventoryDbContext)context.ImplementationFactory!(sp);
+            });
+        }
+
+        private sealed class Lease : IDisposable
+        {
+            private readonly ContextLeases _leases;
+
+            public Lease(ContextLeases leases)
+            {
+                _leases = leases;
+                Interlocked.Increment(ref leases._taken);
+                Interlocked.Increment(ref leases._held);
+            }
+
+            public void Dispose() => Interlocked.Decrement(ref _leases._held);
+        }
     }
 }

@@ -12,8 +12,13 @@ using Microsoft.EntityFrameworkCore;
 namespace Contoso.Retail.Inventory.Grpc;
 
 /// <summary>inventory.v1.InventoryService: validates, calls the domain, maps back.</summary>
+/// <remarks>
+/// Activated for every call, so it takes only singletons. EF Core's context comes from a scope of its own in the two
+/// reads that use it: injected here, it was leased from the pool and reset for every call, GetItem's included, and a
+/// watcher held one for the stream's whole life.
+/// </remarks>
 public sealed class InventoryGrpcService(
-    InventoryDbContext db,
+    IServiceScopeFactory scopes,
     ReadConnections reads,
     Warehouse warehouse,
     StockChangeFeed feed,
@@ -32,14 +37,11 @@ public sealed class InventoryGrpcService(
     public override async Task<ListItemsResponse> ListItems(ListItemsRequest request, ServerCallContext context)
     {
         var (pageSize, afterSku) = InventoryValidation.Validate(request);
-        var query = db.Items.AsNoTracking();
-        if (afterSku is not null)
-        {
-            query = query.Where(i => string.Compare(i.Sku, afterSku) > 0);
-        }
 
         // One extra row tells whether another page follows.
-        var items = await query.OrderBy(i => i.Sku).Take(pageSize + 1).ToListAsync(context.CancellationToken);
+        var items = await ReadItemsAsync(
+            items => (afterSku is null ? items : items.Where(i => string.Compare(i.Sku, afterSku) > 0)).OrderBy(i => i.Sku).Take(pageSize + 1),
+            context.CancellationToken);
         var response = new ListItemsResponse { Items = { items.Take(pageSize).Select(i => i.ToWire()) } };
         if (items.Count > pageSize)
         {
@@ -87,13 +89,9 @@ public sealed class InventoryGrpcService(
         using var stream = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         var cancellationToken = stream.Token;
 
-        var query = db.Items.AsNoTracking();
-        if (skus.Count > 0)
-        {
-            query = query.Where(i => skus.Contains(i.Sku));
-        }
-
-        var items = await query.OrderBy(i => i.Sku).ToListAsync(cancellationToken);
+        var items = await ReadItemsAsync(
+            items => (skus.Count > 0 ? items.Where(i => skus.Contains(i.Sku)) : items).OrderBy(i => i.Sku),
+            cancellationToken);
         if (skus.Except(items.Select(i => i.Sku), StringComparer.Ordinal).FirstOrDefault() is { } unknown)
         {
             throw RpcErrors.NotFound(ItemResource, unknown);
@@ -129,5 +127,13 @@ public sealed class InventoryGrpcService(
             throw new RpcException(new Status(StatusCode.ResourceExhausted,
                 "The watcher fell behind and changes were dropped; watch again for current levels."));
         }
+    }
+
+    /// <summary>Items as <paramref name="query"/> shapes them, untracked, on a context leased for this read only.</summary>
+    private async Task<List<Model.Item>> ReadItemsAsync(Func<IQueryable<Model.Item>, IQueryable<Model.Item>> query, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<InventoryDbContext>();
+        return await query(db.Items.AsNoTracking()).ToListAsync(cancellationToken);
     }
 }
