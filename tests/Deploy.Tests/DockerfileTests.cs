@@ -23,7 +23,12 @@ public sealed class DockerfileTests
         Assert.Matches(@"^[1-9]\d*(:[1-9]\d*)?$", user);
         var publish = Assert.Single(target.All("COPY"));
         Assert.Equal($"--from={name}-publish /out/app ./", publish);
-        Assert.Contains(_dockerfile[$"{name}-publish"].All("RUN"), r => r.Contains($"dotnet publish src/{service.Project}/{service.Project}.csproj -c Release --no-restore", StringComparison.Ordinal));
+        var run = Assert.Single(_dockerfile[$"{name}-publish"].All("RUN"), r => r.Contains("dotnet publish", StringComparison.Ordinal));
+        Assert.Contains($"dotnet publish src/{service.Project}/{service.Project}.csproj -c Release --no-restore", run, StringComparison.Ordinal);
+        // ReadOnlyRootTests publishes with these flags but without ReadyToRun, so this is where that one is checked.
+        var words = string.Join(' ', run.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.All(["-a \"$TARGETARCH\"", "--self-contained false", "-p:UseAppHost=false", "-p:PublishReadyToRun=true"],
+            flag => Assert.Contains(flag, words, StringComparison.Ordinal));
     }
 
     [Theory]
