@@ -32,6 +32,28 @@ public sealed partial class PackageTests(TemplatePackage template)
         Assert.DoesNotContain(entries, e => e.StartsWith("lib/", StringComparison.Ordinal));
     }
 
+    /// <summary>The package names the repository and commit it was packed from, read from git's origin at pack time.</summary>
+    [Fact]
+    public async Task Package_names_the_repository_url_and_commit_of_the_clone_it_was_packed_from()
+    {
+        const string Origin = "https://github.com/fabrikam/grpc-microservices.git";
+        var timeout = TimeSpan.FromMinutes(5);
+        var clone = Path.Combine(template.WorkDirectory, "pushed-clone");
+        (await Dotnet.RunToolAsync("git", template.WorkDirectory, timeout, "clone", "--quiet", Repository.Root, clone)).EnsureSuccess();
+        (await Dotnet.RunToolAsync("git", clone, timeout, "remote", "set-url", "origin", Origin)).EnsureSuccess();
+        // The pack project as it is in this working tree, committed or not.
+        File.Copy(Repository.PathOf("template", "Templates.csproj"), Path.Combine(clone, "template", "Templates.csproj"), overwrite: true);
+        var head = (await Dotnet.RunToolAsync("git", clone, timeout, "rev-parse", "HEAD")).EnsureSuccess().Output.Trim();
+        var packages = Path.Combine(template.WorkDirectory, "pushed-clone-package");
+        (await Dotnet.RunAsync(clone, timeout, "pack", Path.Combine(clone, "template", "Templates.csproj"), "-o", packages, "--disable-build-servers")).EnsureSuccess();
+
+        using var package = ZipFile.OpenRead(Directory.GetFiles(packages, "*.nupkg").Single());
+        var nuspec = XDocument.Load(package.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
+        var repository = nuspec.Descendants().Single(e => e.Name.LocalName == "repository");
+        Assert.Equal(Origin, repository.Attribute("url")?.Value);
+        Assert.Equal(head, repository.Attribute("commit")?.Value);
+    }
+
     /// <summary>
     /// `-n Contoso.Retail` with every option on must give back this repository: the same files (git's view: tracked
     /// and untracked-but-not-ignored, minus the template-only ones) with the same bytes, except template marker lines,
