@@ -47,6 +47,35 @@ public sealed class AppHostTests
         Assert.Contains(projects["orders"].Annotations.OfType<WaitAnnotation>(), w => w.Resource.Name == "inventory");
     }
 
+    /// <summary>
+    /// `-- --Database postgres`, the model alone (running it needs a Docker engine for the container): one PostgreSQL
+    /// server, a database of its own for each service, which is told to use PostgreSQL and waits for the server.
+    /// </summary>
+    [Fact]
+    public async Task With_Database_postgres_each_service_gets_its_own_database_on_one_server_and_waits_for_it()
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(["--Database", "postgres"], Ct);
+        var server = Assert.Single(builder.Resources.OfType<PostgresServerResource>());
+        var databases = builder.Resources.OfType<PostgresDatabaseResource>().ToList();
+
+        Assert.Equal(Services.Select(s => $"{s}-db").Order(StringComparer.Ordinal), databases.Select(d => d.Name).Order(StringComparer.Ordinal));
+        Assert.All(databases, d => Assert.Same(server, d.Parent));
+        foreach (var project in builder.Resources.OfType<ProjectResource>())
+        {
+            var environment = new Dictionary<string, object>();
+            var context = new EnvironmentCallbackContext(new DistributedApplicationExecutionContext(DistributedApplicationOperation.Publish), environment, Ct);
+            foreach (var callback in project.Annotations.OfType<EnvironmentCallbackAnnotation>())
+            {
+                await callback.Callback(context);
+            }
+
+            Assert.Equal("Postgres", environment["Database__Provider"]);
+            var connection = Assert.Single(environment, e => e.Key.StartsWith("ConnectionStrings__", StringComparison.Ordinal));
+            Assert.Equal($"{project.Name}-db", Assert.IsType<ConnectionStringReference>(connection.Value).Resource.Name);
+            Assert.Contains(project.Annotations.OfType<WaitAnnotation>(), w => w.Resource == server);
+        }
+    }
+
     [Fact]
     [Trait("Category", "Long")]
     public async Task Every_service_starts_healthy_in_its_own_process_and_an_order_placed_through_Orders_reserves_stock_in_Inventory()
