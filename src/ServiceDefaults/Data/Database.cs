@@ -56,6 +56,7 @@ public static class Database
         services.AddSingleton(new DatabaseSettings(provider, connectionString, contextType));
         services.AddSingleton<ReadConnections>();
         services.AddSingleton<GroupCommit<TContext>>();
+        services.AddSingleton<ModelWarmUp>();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: [Health.ReadyTag]);
         return builder;
     }
@@ -70,37 +71,21 @@ public static class Database
         }
 
         // EF Core's first context (its services and the model) costs ~0.4 s on one core: a restart with nothing to
-        // migrate reads the history table directly, answers at once, and builds the model in the background.
+        // migrate reads the history table directly and answers at once; ModelWarmUp builds the model shortly after
+        // the service was first found ready.
         var settings = app.Services.GetRequiredService<DatabaseSettings>();
         var reads = app.Services.GetRequiredService<ReadConnections>();
         if (await Migrations.PendingAsync(settings, reads, cancellationToken))
         {
             await using var scope = app.Services.CreateAsyncScope();
             await scope.ServiceProvider.GetRequiredService<TContext>().Database.MigrateAsync(cancellationToken);
-        }
-        else
-        {
-            app.Lifetime.ApplicationStarted.Register(() => _ = Task.Run(() => WarmUpAsync<TContext>(app.Services)));
+            app.Services.GetRequiredService<ModelWarmUp>().Built();
         }
 
         if (settings.Provider == DatabaseProvider.Sqlite)
         {
             // WAL lets readers (queries, streams) proceed while a writer commits.
             await reads.ExecuteAsync("PRAGMA journal_mode=WAL;", cancellationToken);
-        }
-    }
-
-    private static async Task WarmUpAsync<TContext>(IServiceProvider services)
-        where TContext : DbContext
-    {
-        try
-        {
-            await using var scope = services.CreateAsyncScope();
-            _ = scope.ServiceProvider.GetRequiredService<TContext>().Model;
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            // Only a head start: the first write builds the model if this could not.
         }
     }
 

@@ -4,8 +4,11 @@ using OpenTelemetry;
 
 namespace Contoso.Retail.ServiceDefaults.Data;
 
-/// <summary>Readiness: a new connection to the database opens and answers a trivial query (without EF Core, which may still be warming up).</summary>
-public sealed class DatabaseHealthCheck(ReadConnections reads) : IHealthCheck
+/// <summary>
+/// Readiness: a new connection to the database opens and answers a trivial query (without EF Core, whose model is
+/// built only after the first check that passes: <see cref="ModelWarmUp"/>).
+/// </summary>
+public sealed class DatabaseHealthCheck(ReadConnections reads, ModelWarmUp warmUp) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -13,9 +16,13 @@ public sealed class DatabaseHealthCheck(ReadConnections reads) : IHealthCheck
         using var untraced = SuppressInstrumentationScope.Begin();
         try
         {
-            return await reads.CanConnectAsync(cancellationToken)
-                ? HealthCheckResult.Healthy()
-                : new HealthCheckResult(context?.Registration.FailureStatus ?? HealthStatus.Unhealthy, "The database gave no answer.");
+            if (!await reads.CanConnectAsync(cancellationToken))
+            {
+                return new HealthCheckResult(context?.Registration.FailureStatus ?? HealthStatus.Unhealthy, "The database gave no answer.");
+            }
+
+            warmUp.Schedule();
+            return HealthCheckResult.Healthy();
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
