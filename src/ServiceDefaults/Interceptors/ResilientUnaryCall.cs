@@ -16,10 +16,10 @@ internal sealed class ResilientUnaryCall<TRequest, TResponse> : IDisposable
 {
     private readonly RetryClientInterceptor _owner;
     private readonly TRequest _request;
-    private readonly ClientInterceptorContext<TRequest, TResponse> _context;
     private readonly Interceptor.AsyncUnaryCallContinuation<TRequest, TResponse> _continuation;
     private readonly CancellationTokenSource _cancellation;
     private readonly Func<ClientInterceptorContext<TRequest, TResponse>> _attemptContext;
+    private readonly RetryClientInterceptor.CallFacts _facts;
     private volatile AsyncUnaryCall<TResponse>? _attempt;
     private volatile RpcException? _ownFailure;
     private Task<TResponse>? _response;
@@ -30,11 +30,11 @@ internal sealed class ResilientUnaryCall<TRequest, TResponse> : IDisposable
     {
         _owner = owner;
         _request = request;
-        _context = context;
         _continuation = continuation;
         // Cancelled by the caller's token or by Dispose; stops the attempt in flight and any wait.
         _cancellation = CancellationTokenSource.CreateLinkedTokenSource(context.Options.CancellationToken);
         _attemptContext = RetryClientInterceptor.AttemptContexts(context, _cancellation.Token);
+        _facts = RetryClientInterceptor.CallFacts.Of(context);
     }
 
     public AsyncUnaryCall<TResponse> Start()
@@ -69,7 +69,7 @@ internal sealed class ResilientUnaryCall<TRequest, TResponse> : IDisposable
     private async Task<TResponse> RunAsync()
     {
         var resilience = ResilienceContextPool.Shared.Get(_cancellation.Token);
-        resilience.Properties.Set(RetryClientInterceptor.Call, RetryClientInterceptor.CallFacts.Of(_context));
+        resilience.Properties.Set(RetryClientInterceptor.Call, _facts);
         try
         {
             return await _owner.Pipeline.ExecuteAsync(
@@ -92,6 +92,11 @@ internal sealed class ResilientUnaryCall<TRequest, TResponse> : IDisposable
 
     private async ValueTask<TResponse> AttemptAsync()
     {
+        if (_owner.TooLateToSend(_facts) is { } late)
+        {
+            throw _ownFailure = late;
+        }
+
         var previous = _attempt;
         var attempt = _continuation(_request, _attemptContext());
         _attempt = attempt;

@@ -27,10 +27,17 @@ public sealed partial class RetryClientInterceptor : Interceptor
     /// <summary>Trailer in which a server asks for a retry after that many milliseconds (gRFC A6).</summary>
     public const string PushbackTrailer = "grpc-retry-pushback-ms";
 
+    /// <summary>
+    /// The least time left before the deadline for which an attempt is sent. grpc-dotnet rounds the time left to
+    /// whole milliseconds and sends less than half of one as "1n", which a grpc-dotnet server reads as no deadline.
+    /// </summary>
+    internal static readonly TimeSpan LeastTimeLeft = TimeSpan.FromMilliseconds(1);
+
     internal static readonly ResiliencePropertyKey<CallFacts> Call = new("grpc.call");
     private static readonly ResiliencePropertyKey<TimeSpan> NextDelay = new("grpc.next-delay");
 
     private readonly string _downstream;
+    private readonly TimeProvider _clock;
 
     /// <summary>Retry (outer) and circuit breaker (inner), shared by every client of this downstream.</summary>
     internal ResiliencePipeline Pipeline { get; }
@@ -46,6 +53,7 @@ public sealed partial class RetryClientInterceptor : Interceptor
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(pipelines);
         _downstream = downstream;
+        _clock = clock;
         Pipeline = pipelines.GetOrAddPipeline(
             $"grpc-client:{downstream}", builder => Build(builder, downstream, options, clock, logger));
     }
@@ -65,13 +73,14 @@ public sealed partial class RetryClientInterceptor : Interceptor
     {
         var cancellation = context.Options.CancellationToken;
         var resilience = ResilienceContextPool.Shared.Get(cancellation);
-        resilience.Properties.Set(Call, CallFacts.Of(context));
+        var call = CallFacts.Of(context);
+        resilience.Properties.Set(Call, call);
         try
         {
             return Pipeline.Execute(
-                static (_, s) => s.continuation(s.request, s.Fresh()),
+                static (_, s) => s.owner.TooLateToSend(s.call) is { } late ? throw late : s.continuation(s.request, s.Fresh()),
                 resilience,
-                (request, continuation, Fresh: AttemptContexts(context)));
+                (owner: this, call, request, continuation, Fresh: AttemptContexts(context)));
         }
         catch (BrokenCircuitException ex)
         {
@@ -91,6 +100,16 @@ public sealed partial class RetryClientInterceptor : Interceptor
         new(new Status(StatusCode.Unavailable,
             $"{_downstream} is failing: calls to it fail fast for {ex.RetryAfter?.TotalSeconds ?? 0:0.#} s (circuit open after repeated UNAVAILABLE).",
             ex));
+
+    /// <summary>
+    /// DEADLINE_EXCEEDED when less than <see cref="LeastTimeLeft"/> of the call's deadline is left, so the attempt
+    /// is not sent; null when it may be. A backoff that ShouldRetry let start can end late on a busy machine.
+    /// </summary>
+    internal RpcException? TooLateToSend(CallFacts call) =>
+        call.Deadline is { } deadline && deadline - _clock.GetUtcNow().UtcDateTime < LeastTimeLeft
+            ? new RpcException(new Status(StatusCode.DeadlineExceeded,
+                $"The call's deadline passed before an attempt could be sent (less than {LeastTimeLeft.TotalMilliseconds:0} ms was left)."))
+            : null;
 
     internal static RpcException CancelledByCaller(Exception ex) =>
         new(new Status(StatusCode.Cancelled, "The call was cancelled by the caller.", ex));

@@ -170,6 +170,26 @@ public class RetryClientInterceptorTests
         Assert.All(attempts, a => Assert.Equal(deadline, a.Deadline, TimeSpan.FromSeconds(1)));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Retry_whose_wait_ends_past_the_deadline_is_not_sent_and_the_call_fails_with_deadline_exceeded(bool blocking)
+    {
+        // The wait is 10-40 ms, the deadline 30 s away; but by the interceptor's clock every wait ends an hour late,
+        // as a timer can fire late on a busy machine. Sent anyway, the attempt would reach the server with no deadline.
+        var clock = new LateTimersClock(TimeSpan.FromHours(1));
+        await using var harness = await StartAsync(configureClients: client => client.Services.AddSingleton<TimeProvider>(clock));
+        harness.Script.ThenAlwaysFail(StatusCode.Unavailable);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+
+        var ex = await RpcAssert.ThrowsAsync(StatusCode.DeadlineExceeded, () => blocking
+            ? Task.Run(() => harness.Inventory.GetItem(new GetItemRequest { Sku = "A" }, deadline: deadline, cancellationToken: Ct), Ct)
+            : harness.Inventory.GetItemAsync(new GetItemRequest { Sku = "A" }, deadline: deadline, cancellationToken: Ct).ResponseAsync);
+
+        Assert.StartsWith("The call's deadline passed before an attempt could be sent", ex.Status.Detail, StringComparison.Ordinal);
+        Assert.Single(harness.Script.Calls);
+    }
+
     [Fact]
     public async Task Caller_cancelling_during_an_attempt_gets_cancelled_and_nothing_is_retried()
     {
@@ -297,6 +317,20 @@ public class RetryClientInterceptorTests
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(method), method, null);
+        }
+    }
+
+    /// <summary>System time, except that each timer created moves the clock on by <paramref name="lateness"/>.</summary>
+    private sealed class LateTimersClock(TimeSpan lateness) : TimeProvider
+    {
+        private long _offsetTicks;
+
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow().AddTicks(Interlocked.Read(ref _offsetTicks));
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            Interlocked.Add(ref _offsetTicks, lateness.Ticks);
+            return base.CreateTimer(callback, state, dueTime, period);
         }
     }
 }
