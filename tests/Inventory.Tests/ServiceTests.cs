@@ -8,7 +8,6 @@ using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Health.V1;
 
-using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -144,7 +143,7 @@ public class ServiceTests
     public async Task GetItem_leases_no_EF_Core_context_and_a_watcher_holds_none_while_it_streams(DatabaseProvider provider)
     {
         await using var db = await TestDatabase.CreateAsync(provider);
-        var leases = new ContextLeases();
+        var leases = new ContextLeases<InventoryDbContext>();
         await using var inventory = await InventoryHost.StartAsync(db, configure: leases.Count);
         await inventory.UpsertAsync("KB-001", 10);
         // A fresh database migrates before the service listens, so no background model warm-up takes one meanwhile.
@@ -161,42 +160,5 @@ public class ServiceTests
         Assert.True(await watch.ResponseStream.MoveNext(InventoryHost.Ct));
         Assert.Equal(before + 1, leases.Taken);
         Assert.Equal(0, leases.Held);
-    }
-
-    /// <summary>Counts the scopes that resolve <see cref="InventoryDbContext"/>, and those of them not yet disposed.</summary>
-    private sealed class ContextLeases
-    {
-        private int _taken;
-        private int _held;
-
-        public int Taken => Volatile.Read(ref _taken);
-
-        public int Held => Volatile.Read(ref _held);
-
-        public void Count(WebApplicationBuilder builder)
-        {
-            var context = builder.Services.Single(d => d.ServiceType == typeof(InventoryDbContext));
-            builder.Services.Remove(context);
-            builder.Services.AddScoped(_ => new Lease(this));
-            builder.Services.AddScoped(sp =>
-            {
-                sp.GetRequiredService<Lease>();
-                return (InventoryDbContext)context.ImplementationFactory!(sp);
-            });
-        }
-
-        private sealed class Lease : IDisposable
-        {
-            private readonly ContextLeases _leases;
-
-            public Lease(ContextLeases leases)
-            {
-                _leases = leases;
-                Interlocked.Increment(ref leases._taken);
-                Interlocked.Increment(ref leases._held);
-            }
-
-            public void Dispose() => Interlocked.Decrement(ref _leases._held);
-        }
     }
 }

@@ -5,6 +5,7 @@ using Contoso.Retail.Orders.Domain;
 using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.TestSupport;
 
+using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -44,7 +45,9 @@ public sealed class OrdersSystem : IAsyncDisposable
     public PendingOrderReconciler Reconciler => OrdersHost.Services.GetRequiredService<PendingOrderReconciler>();
 
     /// <param name="settings">Extra Orders settings, applied last.</param>
-    public static async Task<OrdersSystem> StartAsync(DatabaseProvider provider, IDictionary<string, string?>? settings = null)
+    /// <param name="configureOrders">Runs on Orders' builder after the service is added (a replaced registration).</param>
+    public static async Task<OrdersSystem> StartAsync(
+        DatabaseProvider provider, IDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configureOrders = null)
     {
         var link = new InventoryLink();
         var system = await TestSystem.StartAsync(new TestSystemOptions
@@ -52,7 +55,13 @@ public sealed class OrdersSystem : IAsyncDisposable
             Provider = provider,
             Inventory = new() { Transport = Transport.InMemory, DefaultEndpoints = false },
             // The background reconcile loop stays out of the way (the harness default); tests run reconcile passes themselves.
-            Orders = new() { Transport = Transport.InMemory, DefaultEndpoints = false, Settings = new(settings ?? new Dictionary<string, string?>()) },
+            Orders = new()
+            {
+                Transport = Transport.InMemory,
+                DefaultEndpoints = false,
+                Settings = new(settings ?? new Dictionary<string, string?>()),
+                Configure = configureOrders,
+            },
             InventoryLink = link.Connect,
         });
         return new OrdersSystem(system, link);
@@ -93,11 +102,12 @@ public sealed class OrdersSystem : IAsyncDisposable
 /// <summary>
 /// Stands in for the network between Orders and Inventory (in memory there is none to unplug). While
 /// <see cref="Down"/> is set, every call fails the way a refused connection does, which the gRPC client reports
-/// as UNAVAILABLE.
+/// as UNAVAILABLE. After <see cref="Hold"/>, every call waits at the link until <see cref="Let"/>.
 /// </summary>
 public sealed class InventoryLink
 {
     private volatile bool _down;
+    private volatile TaskCompletionSource? _held;
 
     public bool Down
     {
@@ -105,13 +115,29 @@ public sealed class InventoryLink
         set => _down = value;
     }
 
+    /// <summary>Completes when a call first waits at the link after <see cref="Hold"/>.</summary>
+    public TaskCompletionSource Holding { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Hold() => _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Lets the held calls, and every later one, through.</summary>
+    public void Let() => Interlocked.Exchange(ref _held, null)?.TrySetResult();
+
     public HttpMessageHandler Connect(HttpMessageHandler inventory) => new Handler(this) { InnerHandler = inventory };
 
     private sealed class Handler(InventoryLink link) : DelegatingHandler
     {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-            link.Down
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (link._held is { } held)
+            {
+                link.Holding.TrySetResult();
+                await held.Task.WaitAsync(cancellationToken);
+            }
+
+            return link.Down
                 ? throw new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused (Inventory is down for this test).")
-                : base.SendAsync(request, cancellationToken);
+                : await base.SendAsync(request, cancellationToken);
+        }
     }
 }

@@ -31,6 +31,27 @@ public class PlaceOrderTests
         Assert.Equal((0, 5), (ink.Available, ink.Reserved));
     }
 
+    /// <summary>
+    /// PlaceOrder writes through the group commit in plain SQL, so while it waits on Inventory it holds none of EF Core's
+    /// pooled contexts; the service it runs on used to lease one as it was activated and hold it to the end of the call.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
+    public async Task PlaceOrder_holds_no_EF_Core_context_while_it_waits_on_Inventory(DatabaseProvider provider)
+    {
+        var leases = new ContextLeases<Data.OrdersDbContext>();
+        await using var system = await OrdersSystem.StartAsync(provider, configureOrders: leases.Count);
+        await system.StockAsync("PEN-1", 10);
+
+        system.Link.Hold();
+        var placing = system.PlaceAsync("req-1", "cust-1", ("PEN-1", 3));
+        await system.Link.Holding.Task.WaitAsync(TimeSpan.FromSeconds(30), OrdersSystem.Ct);
+
+        Assert.Equal(0, leases.Held);
+        system.Link.Let();
+        Assert.Equal(OrderStatus.Confirmed, (await placing).Status);
+    }
+
     [Theory]
     [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
     public async Task PlaceOrder_twice_with_same_request_id_returns_same_order_and_takes_stock_once(DatabaseProvider provider)

@@ -99,6 +99,38 @@ public sealed class StreamIngestTests
         }
     }
 
+    /// <summary>
+    /// Only a transaction leases EF Core's pooled context: a device's stream stays open for hours, so between its
+    /// batches it must hold none (each group commit takes one and gives it back before the acknowledgement), and a
+    /// Query, which reads on a plain connection, takes none.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
+    public async Task An_open_stream_holds_no_EF_Core_context_between_batches_and_a_query_takes_none(DatabaseProvider provider)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var db = await TestDatabase.CreateAsync(provider);
+        var leases = new ContextLeases<Data.TelemetryDbContext>();
+        await using var service = await StartAsync(db, configure: leases.Count);
+        var client = service.Client();
+        // A fresh database migrates before the service listens, so no background model warm-up takes one meanwhile.
+        var before = leases.Taken;
+
+        using var call = client.StreamIngest(cancellationToken: ct);
+        await call.RequestStream.WriteAsync(new StreamIngestRequest { BatchId = "b-1", Points = { MakePoints("sensor-1", T0, 3) } }, ct);
+        Assert.True(await call.ResponseStream.MoveNext(ct));
+
+        Assert.Equal(before + 1, leases.Taken);
+        Assert.Equal(0, leases.Held);
+
+        var points = (await client.QueryAllAsync(QueryFor("sensor-1", T0, T0.AddSeconds(1)))).Sum(r => r.Points.Count);
+
+        Assert.Equal(3, points);
+        Assert.Equal(before + 1, leases.Taken);
+        await call.RequestStream.CompleteAsync();
+        Assert.False(await call.ResponseStream.MoveNext(ct));
+    }
+
     [Theory]
     [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
     public async Task StreamIngest_resent_batch_is_acked_as_duplicate_and_stored_once(DatabaseProvider provider)

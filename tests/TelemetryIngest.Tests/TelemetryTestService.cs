@@ -6,6 +6,7 @@ using Google.Protobuf.WellKnownTypes;
 
 using Grpc.Core;
 
+using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -16,8 +17,10 @@ internal static class TelemetryTestService
 {
     public static readonly DateTime T0 = new(2025, 3, 1, 12, 0, 0, DateTimeKind.Utc);
 
+    /// <param name="configure">Runs on the builder after the service is added (a replaced registration).</param>
     public static Task<RunningService> StartAsync(
-        TestDatabase db, Transport transport = Transport.InMemory, IDictionary<string, string?>? settings = null)
+        TestDatabase db, Transport transport = Transport.InMemory, IDictionary<string, string?>? settings = null,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var all = db.Settings("Telemetry");
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
@@ -25,7 +28,7 @@ internal static class TelemetryTestService
             all[key] = value;
         }
 
-        return ServiceHosts.StartTelemetryAsync(new() { Transport = transport, Settings = all });
+        return ServiceHosts.StartTelemetryAsync(new() { Transport = transport, Settings = all, Configure = configure });
     }
 
     public static TelemetryIngestService.TelemetryIngestServiceClient Client(this RunningService service) => new(service.Channel);

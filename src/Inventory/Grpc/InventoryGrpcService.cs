@@ -130,10 +130,6 @@ public sealed class InventoryGrpcService(
     }
 
     /// <summary>Items as <paramref name="query"/> shapes them, untracked, on a context leased for this read only.</summary>
-    private async Task<List<Model.Item>> ReadItemsAsync(Func<IQueryable<Model.Item>, IQueryable<Model.Item>> query, CancellationToken cancellationToken)
-    {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<InventoryDbContext>();
-        return await query(db.Items.AsNoTracking()).ToListAsync(cancellationToken);
-    }
+    private Task<List<Model.Item>> ReadItemsAsync(Func<IQueryable<Model.Item>, IQueryable<Model.Item>> query, CancellationToken cancellationToken) =>
+        scopes.WithContextAsync<InventoryDbContext, List<Model.Item>>(db => query(db.Items.AsNoTracking()).ToListAsync(cancellationToken));
 }

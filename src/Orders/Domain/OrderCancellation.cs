@@ -15,7 +15,7 @@ namespace Contoso.Retail.Orders.Domain;
 /// is left as it was and the caller may retry.
 /// </summary>
 public sealed class OrderCancellation(
-    OrdersDbContext db,
+    IServiceScopeFactory scopes,
     InventoryService.InventoryServiceClient inventory,
     TimeProvider clock)
 {
@@ -26,9 +26,15 @@ public sealed class OrderCancellation(
     /// FAILED_PRECONDITION (the order was rejected), UNAVAILABLE / DEADLINE_EXCEEDED / CANCELLED
     /// (Inventory did not answer; nothing changed).
     /// </exception>
-    public async Task<Order> CancelAsync(string orderId, string? reason, CustomerAccess access, CancellationToken cancellationToken)
+    public Task<Order> CancelAsync(string orderId, string? reason, CustomerAccess access, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(access);
+        return scopes.WithContextAsync<OrdersDbContext, Order>(db => CancelAsync(db, orderId, reason, access, cancellationToken));
+    }
+
+    private async Task<Order> CancelAsync(
+        OrdersDbContext db, string orderId, string? reason, CustomerAccess access, CancellationToken cancellationToken)
+    {
         var order = await access.Filter(db.Orders).Include(o => o.Lines).SingleOrDefaultAsync(o => o.Id == orderId, cancellationToken)
             ?? throw OrderErrors.NotFound(orderId);
 
@@ -63,7 +69,7 @@ public sealed class OrderCancellation(
         {
             // Someone moved it while we released: confirmed -> try again; cancelled -> done; rejected -> refuse.
             db.ChangeTracker.Clear();
-            return await CancelAsync(orderId, reason, access, cancellationToken);
+            return await CancelAsync(db, orderId, reason, access, cancellationToken);
         }
     }
 }

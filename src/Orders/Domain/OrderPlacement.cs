@@ -12,9 +12,11 @@ namespace Contoso.Retail.Orders.Domain;
 /// <summary>
 /// Places an order idempotently by request id: saved PENDING, stock reserved in Inventory under the order id, then
 /// CONFIRMED or REJECTED. If Inventory does not answer it stays PENDING for a retry or <see cref="PendingOrderReconciler"/>.
+/// Writes go through the group commit in plain SQL; EF Core's context is leased only for the rare reads (a request id
+/// seen before, an order another writer moved first), not on every call.
 /// </summary>
 public sealed class OrderPlacement(
-    OrdersDbContext db,
+    IServiceScopeFactory scopes,
     GroupCommit<OrdersDbContext> writes,
     InventoryService.InventoryServiceClient inventory,
     TimeProvider clock,
@@ -109,11 +111,13 @@ public sealed class OrderPlacement(
             .With("updated", order.UpdatedAt).With("id", order.Id).With("pending", nameof(OrderStatus.Pending)).RunAsync(), cancellationToken);
         return saved == 1
             ? order
-            : await db.Orders.AsNoTracking().Include(o => o.Lines).SingleAsync(o => o.Id == order.Id, cancellationToken);
+            : await scopes.WithContextAsync<OrdersDbContext, Order>(
+                db => db.Orders.AsNoTracking().Include(o => o.Lines).SingleAsync(o => o.Id == order.Id, cancellationToken));
     }
 
     private Task<Order?> FindByRequestAsync(string requestId, CancellationToken cancellationToken) =>
-        db.Orders.AsNoTracking().Include(o => o.Lines).SingleOrDefaultAsync(o => o.RequestId == requestId, cancellationToken);
+        scopes.WithContextAsync<OrdersDbContext, Order?>(
+            db => db.Orders.AsNoTracking().Include(o => o.Lines).SingleOrDefaultAsync(o => o.RequestId == requestId, cancellationToken));
 
     /// <summary>
     /// The new order and its lines, in plain SQL (the hottest write of the service): one command of two statements,

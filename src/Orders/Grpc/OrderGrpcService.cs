@@ -1,6 +1,7 @@
 using Contoso.Retail.Contracts.Orders.V1;
 using Contoso.Retail.Orders.Data;
 using Contoso.Retail.Orders.Domain;
+using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.ServiceDefaults.Errors;
 
 using Grpc.Core;
@@ -9,9 +10,12 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Contoso.Retail.Orders.Grpc;
 
-/// <summary>orders.v1.OrderService: validates, checks whose orders the caller may touch (<see cref="CustomerAccess"/>), calls the domain, maps back.</summary>
+/// <summary>
+/// orders.v1.OrderService: validates, checks whose orders the caller may touch (<see cref="CustomerAccess"/>), calls the
+/// domain, maps back. Activated for every call, so it leases EF Core's context only in the reads that use it.
+/// </summary>
 public sealed class OrderGrpcService(
-    OrdersDbContext db,
+    IServiceScopeFactory scopes,
     OrderPlacement placement,
     OrderCancellation cancellation) : OrderService.OrderServiceBase
 {
@@ -29,8 +33,9 @@ public sealed class OrderGrpcService(
     public override async Task<GetOrderResponse> GetOrder(GetOrderRequest request, ServerCallContext context)
     {
         OrderValidation.Validate(request);
-        var order = await CustomerAccess.Of(context).Filter(db.Orders).AsNoTracking().Include(o => o.Lines)
-            .SingleOrDefaultAsync(o => o.Id == request.OrderId, context.CancellationToken)
+        var access = CustomerAccess.Of(context);
+        var order = await scopes.WithContextAsync<OrdersDbContext, Model.Order?>(db => access.Filter(db.Orders).AsNoTracking()
+                .Include(o => o.Lines).SingleOrDefaultAsync(o => o.Id == request.OrderId, context.CancellationToken))
             ?? throw OrderErrors.NotFound(request.OrderId);
         return new GetOrderResponse { Order = order.ToWire() };
     }
@@ -43,15 +48,18 @@ public sealed class OrderGrpcService(
         var after = PageToken.Decode(request.PageToken);
 
         // Keyset paging on the time-ordered order id: newest first, stable under concurrent inserts.
-        var query = db.Orders.AsNoTracking().Where(o => o.CustomerId == request.CustomerId);
-        if (after is not null)
+        var orders = await scopes.WithContextAsync<OrdersDbContext, List<Model.Order>>(db =>
         {
-            query = query.Where(o => string.Compare(o.Id, after) < 0);
-        }
+            var query = db.Orders.AsNoTracking().Where(o => o.CustomerId == request.CustomerId);
+            if (after is not null)
+            {
+                query = query.Where(o => string.Compare(o.Id, after) < 0);
+            }
 
-        var orders = await query.OrderByDescending(o => o.Id).Take(pageSize + 1)
-            .Include(o => o.Lines).AsSplitQuery()
-            .ToListAsync(context.CancellationToken);
+            return query.OrderByDescending(o => o.Id).Take(pageSize + 1)
+                .Include(o => o.Lines).AsSplitQuery()
+                .ToListAsync(context.CancellationToken);
+        });
 
         var response = new ListOrdersResponse();
         response.Orders.AddRange(orders.Take(pageSize).Select(o => o.ToWire()));

@@ -2,7 +2,6 @@ using System.Threading.Channels;
 
 using Contoso.Retail.ServiceDefaults.Data;
 using Contoso.Retail.ServiceDefaults.Errors;
-using Contoso.Retail.TelemetryIngest.Data;
 using Contoso.Retail.TelemetryIngest.Model;
 
 using Microsoft.Extensions.Options;
@@ -17,7 +16,7 @@ public readonly record struct StoredBatch(int Points, bool Duplicate);
 /// hears back only once it has committed. A failed group is retried batch by batch so one bad batch fails alone.
 /// </summary>
 public sealed partial class BatchWriter(
-    IServiceScopeFactory scopes,
+    TelemetryStore store,
     IOptions<TelemetryOptions> options,
     TelemetryMetrics metrics,
     TimeProvider time,
@@ -129,10 +128,6 @@ public sealed partial class BatchWriter(
     /// <summary>One transaction: claim every new batch id, COPY the new batches' points, commit.</summary>
     private async Task<StoredBatch[]> WriteGroupAsync(List<PendingBatch> group)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<TelemetryDbContext>();
-        var provider = scope.ServiceProvider.GetRequiredService<DatabaseSettings>().Provider;
-
         // The same id twice in one group: the first occurrence is written, the others are its duplicates.
         var first = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < group.Count; i++)
@@ -143,7 +138,7 @@ public sealed partial class BatchWriter(
         // Cancellation is not used here: a group in progress finishes (command timeouts bound it), so that
         // shutdown never cuts a commit whose callers are still waiting.
         var cancellationToken = CancellationToken.None;
-        await using var transaction = await PointTransaction.BeginAsync(db, provider, metrics, cancellationToken);
+        await using var transaction = await store.BeginAsync(cancellationToken);
         var claims = first.Select(entry => (entry.Key, group[entry.Value].Points.Count)).ToList();
         var earlier = await transaction.ClaimBatchesAsync(claims, time.GetUtcNow().UtcDateTime, cancellationToken);
         foreach (var (batchId, index) in first)

@@ -8,15 +8,17 @@ using Contoso.Retail.TelemetryIngest.Model;
 
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Contoso.Retail.TelemetryIngest.Domain;
 
 /// <summary>
-/// One database transaction that points are appended to. Nothing is visible to anyone until
-/// <see cref="CommitAsync"/>; disposing without committing rolls everything back.
+/// One database transaction that points are appended to, on an EF Core context leased for it alone. Nothing is
+/// visible to anyone until <see cref="CommitAsync"/>; disposing without committing rolls everything back.
 /// </summary>
 public sealed class PointTransaction : IAsyncDisposable
 {
+    private readonly AsyncServiceScope _lease;
     private readonly TelemetryDbContext _db;
     private readonly DatabaseProvider _provider;
     private readonly IDbContextTransaction _transaction;
@@ -24,8 +26,10 @@ public sealed class PointTransaction : IAsyncDisposable
     private PointWriter? _writer;
     private bool _committed;
 
-    private PointTransaction(TelemetryDbContext db, DatabaseProvider provider, IDbContextTransaction transaction, TelemetryMetrics metrics)
+    private PointTransaction(
+        AsyncServiceScope lease, TelemetryDbContext db, DatabaseProvider provider, IDbContextTransaction transaction, TelemetryMetrics metrics)
     {
+        _lease = lease;
         _db = db;
         _provider = provider;
         _transaction = transaction;
@@ -35,12 +39,24 @@ public sealed class PointTransaction : IAsyncDisposable
     /// <summary>Points written so far.</summary>
     public long Points { get; private set; }
 
+    /// <summary>Leases a context from a scope of its own, given back when the transaction is disposed, and begins.</summary>
     public static async Task<PointTransaction> BeginAsync(
-        TelemetryDbContext db, DatabaseProvider provider, TelemetryMetrics metrics, CancellationToken cancellationToken)
+        IServiceScopeFactory scopes, DatabaseProvider provider, TelemetryMetrics metrics, CancellationToken cancellationToken)
     {
-        // On SQLite this is BEGIN IMMEDIATE: the write lock is taken up front, so no read-then-write upgrade.
-        var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        return new PointTransaction(db, provider, transaction, metrics);
+        ArgumentNullException.ThrowIfNull(scopes);
+        var lease = scopes.CreateAsyncScope();
+        try
+        {
+            var db = lease.ServiceProvider.GetRequiredService<TelemetryDbContext>();
+            // On SQLite this is BEGIN IMMEDIATE: the write lock is taken up front, so no read-then-write upgrade.
+            var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            return new PointTransaction(lease, db, provider, transaction, metrics);
+        }
+        catch
+        {
+            await lease.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>
@@ -147,11 +163,18 @@ public sealed class PointTransaction : IAsyncDisposable
         }
         finally
         {
-            // Rolls back unless committed.
-            await _transaction.DisposeAsync();
-            if (!_committed && Points > 0)
+            try
             {
-                _metrics.Discarded(Points);
+                // Rolls back unless committed.
+                await _transaction.DisposeAsync();
+                if (!_committed && Points > 0)
+                {
+                    _metrics.Discarded(Points);
+                }
+            }
+            finally
+            {
+                await _lease.DisposeAsync();
             }
         }
     }

@@ -1,17 +1,20 @@
 using System.Runtime.CompilerServices;
 
 using Contoso.Retail.ServiceDefaults.Data;
-using Contoso.Retail.TelemetryIngest.Data;
 using Contoso.Retail.TelemetryIngest.Model;
 
 namespace Contoso.Retail.TelemetryIngest.Domain;
 
-/// <summary>Writes points in transactions (see <see cref="BatchWriter"/> for StreamIngest batches) and reads them back by time range.</summary>
-public sealed class TelemetryStore(TelemetryDbContext db, DatabaseSettings database, ReadConnections reads, TelemetryMetrics metrics)
+/// <summary>
+/// Writes points in transactions (see <see cref="BatchWriter"/> for StreamIngest batches) and reads them back by time
+/// range. A singleton: only a transaction leases one of EF Core's pooled contexts, for as long as it lasts, so the
+/// calls that take no transaction (a StreamIngest stream, a Query) hold none.
+/// </summary>
+public sealed class TelemetryStore(IServiceScopeFactory scopes, DatabaseSettings database, ReadConnections reads, TelemetryMetrics metrics)
 {
     /// <summary>Starts a transaction to append points to; dispose it without committing to roll back.</summary>
     public Task<PointTransaction> BeginAsync(CancellationToken cancellationToken) =>
-        PointTransaction.BeginAsync(db, database.Provider, metrics, cancellationToken);
+        PointTransaction.BeginAsync(scopes, database.Provider, metrics, cancellationToken);
 
     /// <summary>
     /// Points of a device (and metric, unless empty) in [start, end), by time then insertion, read on a prepared

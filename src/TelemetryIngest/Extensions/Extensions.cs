@@ -22,7 +22,7 @@ public static class TelemetryIngestExtensions
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<TelemetryMetrics>();
-        services.AddScoped<TelemetryStore>();
+        services.AddSingleton<TelemetryStore>();
         services.AddSingleton<BatchWriter>();
         services.AddHostedService(provider => provider.GetRequiredService<BatchWriter>());
         return builder;
