@@ -108,6 +108,7 @@ public sealed class InventoryLink
 {
     private volatile bool _down;
     private volatile TaskCompletionSource? _held;
+    private volatile TaskCompletionSource _holding = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public bool Down
     {
@@ -115,10 +116,14 @@ public sealed class InventoryLink
         set => _down = value;
     }
 
-    /// <summary>Completes when a call first waits at the link after <see cref="Hold"/>.</summary>
-    public TaskCompletionSource Holding { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>Completes when a call first waits at the link after the latest <see cref="Hold"/>.</summary>
+    public Task Holding => _holding.Task;
 
-    public void Hold() => _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public void Hold()
+    {
+        _holding = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 
     /// <summary>Lets the held calls, and every later one, through.</summary>
     public void Let() => Interlocked.Exchange(ref _held, null)?.TrySetResult();
@@ -131,7 +136,7 @@ public sealed class InventoryLink
         {
             if (link._held is { } held)
             {
-                link.Holding.TrySetResult();
+                link._holding.TrySetResult();
                 await held.Task.WaitAsync(cancellationToken);
             }
 

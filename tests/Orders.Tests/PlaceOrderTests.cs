@@ -45,7 +45,7 @@ public class PlaceOrderTests
 
         system.Link.Hold();
         var placing = system.PlaceAsync("req-1", "cust-1", ("PEN-1", 3));
-        await system.Link.Holding.Task.WaitAsync(TimeSpan.FromSeconds(30), OrdersSystem.Ct);
+        await system.Link.Holding.WaitAsync(TimeSpan.FromSeconds(30), OrdersSystem.Ct);
 
         Assert.Equal(0, leases.Held);
         system.Link.Let();
