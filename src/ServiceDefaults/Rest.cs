@@ -77,7 +77,10 @@ public static class Rest
             return app;
         }
 
-        app.UseSwagger(options => options.RouteTemplate = "openapi/{documentName}.json");
+        // An endpoint, not UseSwagger's middleware: that one ran on every request, gRPC calls included, and resolved
+        // the document generator for each (Swashbuckle registers it transient); the first request, usually the first
+        // readiness probe, also parsed the XML comments. Now only a request for the document builds it.
+        app.MapSwagger("/openapi/{documentName}.json");
         if (app.Environment.IsDevelopment())
         {
             app.UseSwaggerUI(options =>
