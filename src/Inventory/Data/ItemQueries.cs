@@ -15,7 +15,7 @@ public static class ItemQueries
         ArgumentNullException.ThrowIfNull(reads);
         return reads.ReadAsync("SELECT items", sku, static async (connection, sku, cancellationToken) =>
         {
-            var command = connection.Command(BySku, "sku");
+            var command = connection.Command(BySku, "@sku");
             command.Parameters[0].Value = sku;
             await using var reader = await connection.ExecuteReaderAsync(command, cancellationToken);
             return await reader.ReadAsync(cancellationToken) ? ReadItem(reader) : null;

@@ -144,7 +144,7 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
         var changes = new List<StockChange>(stockLines.Count);
         var shortLines = new List<StockLine>();
         bool inserted;
-        await using (var reserve = db.Sql("").With("id", reservationId).With("state", nameof(ReservationState.Active)).With("now", now))
+        await using (var reserve = db.Sql("").With("@id", reservationId).With("@state", nameof(ReservationState.Active)).With("@now", now))
         {
             var sql = new StringBuilder("""
                 INSERT INTO reservations (reservation_id, state, created_at) VALUES (@id, @state, @now)
@@ -154,7 +154,7 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
             sql.Append(" VALUES ").Append(reserve.ValuesList(reservation.Lines, static line => [line.Sku, line.Quantity], "@id")).AppendLine(" ON CONFLICT DO NOTHING;");
             for (var i = 0; i < stockLines.Count; i++)
             {
-                reserve.With($"sku{i}", stockLines[i].Sku).With($"take{i}", stockLines[i].Quantity);
+                reserve.With($"@sku{i}", stockLines[i].Sku).With($"@take{i}", stockLines[i].Quantity);
                 sql.Append(CultureInfo.InvariantCulture, $"""
                     UPDATE items SET available = available - @take{i}, reserved = reserved + @take{i}, version = version + 1, updated_at = @now
                     WHERE sku = @sku{i} AND available - @take{i} >= 0
@@ -243,7 +243,7 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
     {
         Reservation reservation;
         await using (var find = db.Sql("SELECT state, created_at, released_at FROM reservations WHERE reservation_id = @id")
-            .With("id", reservationId))
+            .With("@id", reservationId))
         {
             await using var row = await find.ExecuteReaderAsync();
             if (!await row.ReadAsync())
@@ -260,7 +260,7 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
             };
         }
 
-        await using var lines = db.Sql("SELECT sku, quantity FROM reservation_lines WHERE reservation_id = @id").With("id", reservationId);
+        await using var lines = db.Sql("SELECT sku, quantity FROM reservation_lines WHERE reservation_id = @id").With("@id", reservationId);
         await using var reader = await lines.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
@@ -281,7 +281,7 @@ public sealed class Warehouse(GroupCommit<InventoryDbContext> writes, StockChang
             UPDATE items SET available = available + @delta, reserved = reserved - @delta, version = version + 1, updated_at = @now
             WHERE sku = @sku AND available + @delta >= 0
             RETURNING sku, available, reserved, version, updated_at
-            """).With("delta", delta).With("now", now).With("sku", sku);
+            """).With("@delta", delta).With("@now", now).With("@sku", sku);
         await using var row = await move.ExecuteReaderAsync();
         return await row.ReadAsync() ? ReadChange(row) : null;
     }

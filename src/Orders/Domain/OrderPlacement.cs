@@ -107,8 +107,8 @@ public sealed class OrderPlacement(
         var saved = await writes.RunCommandAsync(unit => unit.Sql("""
             UPDATE orders SET status = @status, status_reason = @reason, rejection_details = @details, updated_at = @updated
             WHERE order_id = @id AND status = @pending
-            """).With("status", order.Status.ToString()).With("reason", order.StatusReason).With("details", order.RejectionDetails)
-            .With("updated", order.UpdatedAt).With("id", order.Id).With("pending", nameof(OrderStatus.Pending)).RunAsync(), cancellationToken);
+            """).With("@status", order.Status.ToString()).With("@reason", order.StatusReason).With("@details", order.RejectionDetails)
+            .With("@updated", order.UpdatedAt).With("@id", order.Id).With("@pending", nameof(OrderStatus.Pending)).RunAsync(), cancellationToken);
         return saved == 1
             ? order
             : await scopes.WithContextAsync<OrdersDbContext, Order>(
@@ -126,9 +126,9 @@ public sealed class OrderPlacement(
     /// </summary>
     private static async Task<bool> TryInsertAsync(OrdersDbContext db, Order order)
     {
-        var insert = db.Sql("").With("id", order.Id).With("request", order.RequestId).With("customer", order.CustomerId)
-            .With("status", order.Status.ToString()).With("reason", order.StatusReason).With("details", order.RejectionDetails)
-            .With("release", order.ReleasePending).With("created", order.CreatedAt).With("updated", order.UpdatedAt);
+        var insert = db.Sql("").With("@id", order.Id).With("@request", order.RequestId).With("@customer", order.CustomerId)
+            .With("@status", order.Status.ToString()).With("@reason", order.StatusReason).With("@details", order.RejectionDetails)
+            .With("@release", order.ReleasePending).With("@created", order.CreatedAt).With("@updated", order.UpdatedAt);
         insert.CommandText = $"""
             INSERT INTO orders (order_id, request_id, customer_id, status, status_reason, rejection_details, release_pending, created_at, updated_at)
             VALUES (@id, @request, @customer, @status, @reason, @details, @release, @created, @updated)

@@ -21,14 +21,27 @@ public static class RawCommands
         return command;
     }
 
+    /// <summary>Adds a parameter named as the SQL writes it, prefix included (<c>"@sku"</c>): see <see cref="ParameterName"/>.</summary>
     public static DbCommand With(this DbCommand command, string name, object? value)
     {
         ArgumentNullException.ThrowIfNull(command);
         var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
+        parameter.ParameterName = ParameterName(name);
         parameter.Value = value ?? DBNull.Value;
         command.Parameters.Add(parameter);
         return command;
+    }
+
+    /// <summary>
+    /// <paramref name="name"/> if it starts with the prefix the SQL uses for it (@, : or $). Microsoft.Data.Sqlite looks a
+    /// name without one up under each prefix in turn, building and encoding a string for each, on every execution.
+    /// </summary>
+    public static string ParameterName(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return name[0] is '@' or ':' or '$'
+            ? name
+            : throw new ArgumentException($"Name the parameter as the SQL does, with its prefix (\"@{name}\").", nameof(name));
     }
 
     /// <summary>Runs a statement and disposes it; returns the rows it changed.</summary>

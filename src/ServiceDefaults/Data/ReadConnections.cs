@@ -157,7 +157,10 @@ public sealed class ReadConnection(DbConnection connection) : IDisposable
 {
     private readonly Dictionary<string, (DbCommand Command, bool Prepared)> _commands = new(StringComparer.Ordinal);
 
-    /// <summary>The command for <paramref name="sql"/> with one parameter a name, in order; set their values, then read.</summary>
+    /// <summary>
+    /// The command for <paramref name="sql"/> with one parameter a name, in order, each as the SQL writes it ("@sku",
+    /// see <see cref="RawCommands.ParameterName"/>); set their values, then read.
+    /// </summary>
     public DbCommand Command(string sql, params ReadOnlySpan<string> parameters)
     {
         if (_commands.TryGetValue(sql, out var cached))
@@ -170,7 +173,7 @@ public sealed class ReadConnection(DbConnection connection) : IDisposable
         foreach (var name in parameters)
         {
             var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
+            parameter.ParameterName = RawCommands.ParameterName(name);
             command.Parameters.Add(parameter);
         }
 

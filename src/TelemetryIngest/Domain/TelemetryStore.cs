@@ -25,7 +25,7 @@ public sealed class TelemetryStore(IServiceScopeFactory scopes, DatabaseSettings
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         using var lease = await reads.RentAsync("SELECT points", cancellationToken);
-        var command = lease.Connection.Command(QuerySql, "device", "metric", "start", "end", "limit");
+        var command = lease.Connection.Command(QuerySql, "@device", "@metric", "@start", "@end", "@limit");
         command.Parameters[0].Value = deviceId;
         command.Parameters[1].Value = metric ?? "";
         command.Parameters[2].Value = start;
