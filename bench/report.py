@@ -177,6 +177,14 @@ else:
     w("Not measured.")
     w("")
 
+alloc_path = os.path.join(RESULTS, "s0-alloc.json")
+if os.path.exists(alloc_path):
+    with open(alloc_path, encoding="utf-8") as f:
+        alloc = json.load(f)
+    w(f"**Allocated per GetItem:** {n(alloc['bytesPerCall'])} bytes (the service's `dotnet.gc.heap.total_allocated` over")
+    w(f"{n(alloc['calls'])} calls from h2load, 4 connections x 16 streams, after the runs above).")
+    w("")
+
 rest = [h2load(f"s0-rest-r{i}") for i in range(1, 10)]
 rest_pairs = [(g, r) for g, r in zip(getitem, rest) if g and r and "error" not in g and "error" not in r]
 w("**The same GetItem over REST/JSON** (`GET /v1/items/KB-001`, gRPC JSON transcoding on the same service, process and")
@@ -417,10 +425,15 @@ if startups:
     w("measured its own back-off: the ~5.2-6.3 s reported before this round). Targets: existing database <= 500 ms,")
     w("fresh < 1 s, idle RSS <= 80 MiB.")
     w("")
-    w("| process | startup ms | idle RSS MiB |")
-    w("|---|---:|---:|")
+    w("Methods compiled by the JIT are counted at the same moment as the RSS (the service's")
+    w("`dotnet.jit.compiled_methods`): the code ReadyToRun could not precompile, mostly framework generics instantiated")
+    w("over the app's types, plus the model EF Core builds about a second after the service is ready.")
+    w("")
+    w("| process | startup ms | idle RSS MiB | methods JIT-compiled by then |")
+    w("|---|---:|---:|---:|")
     for st in startups:
-        w(f"| {st['name']} | {n(st['startupMs'])} | {st['idleRssKb'] / 1024:.0f} |")
+        jit = st.get("jitMethods")
+        w(f"| {st['name']} | {n(st['startupMs'])} | {st['idleRssKb'] / 1024:.0f} | {n(jit) if jit is not None else '-'} |")
     w("")
 
 # ---------------------------------------------------------------- micro

@@ -52,6 +52,7 @@ log() { printf '\n== %s  [%ss]\n' "$*" "$(( $(date +%s) - SCRIPT_START ))"; }
 declare -A PIDS=()
 declare -A URLS=()   # gRPC address of each server by name
 declare -A WEB=()    # HTTP/1.1 (REST/JSON) address of each real service by name
+declare -A MGMT=()   # Management address (health, /metrics) of each real service by name
 
 # start NAME CPU DIR CMD...: runs CMD in DIR on core CPU, in its own process group, output to logs/NAME.log.
 start() {
@@ -82,7 +83,14 @@ free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0))
 LG_DLL=$ROOT/bench/LoadGen/bin/Release/net10.0/Contoso.Retail.LoadGen.dll
 lg() { timeout 300 taskset -c "$CLIENT_CPU" dotnet "$LG_DLL" "$@"; }
 
-# wait_serving NAME URL T0_MS: waits for grpc.health.v1 SERVING; records ms since T0 and idle RSS after 2 s.
+# metric NAME SERIES: a real service's current value of a Prometheus series on its Management port (empty if none).
+metric() {
+  curl -s --max-time 10 "${MGMT[$1]:-http://127.0.0.1:1}/metrics" |
+    awk -v s="$2" '$1 == s || index($1, s "{") == 1 {print $2; exit}'
+}
+
+# wait_serving NAME URL T0_MS: waits for grpc.health.v1 SERVING; records ms since T0, and 2 s later the idle RSS and
+# (real services) how many methods the JIT had compiled by then: what ReadyToRun left to compile at startup.
 wait_serving() {
   local name=$1 url=$2 t0=$3 ms
   if ! ms=$(lg wait-serving --target "$url" --since-unix-ms "$t0" --timeout 90s); then
@@ -93,7 +101,9 @@ wait_serving() {
   sleep 2
   local rss
   rss=$(awk '/VmRSS/ {print $2}' "/proc/${PIDS[$name]}/status")
-  printf '{"name": "%s", "startupMs": %s, "idleRssKb": %s}\n' "$name" "$ms" "$rss" >"$OUT/results/startup-$name.json"
+  local jit; jit=$(metric "$name" dotnet_jit_compiled_methods_total)
+  printf '{"name": "%s", "startupMs": %s, "idleRssKb": %s, "jitMethods": %s}\n' "$name" "$ms" "$rss" "${jit:-null}" \
+    >"$OUT/results/startup-$name.json"
 }
 
 now_ms() { date +%s%3N; }
@@ -126,7 +136,7 @@ start_inventory() {
     Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$port" Kestrel__Endpoints__Management__Url="http://127.0.0.1:$mport" \
     Kestrel__Endpoints__Web__Url="http://127.0.0.1:$wport" \
     dotnet Contoso.Retail.Inventory.dll
-  URLS[$name]=http://127.0.0.1:$port
+  URLS[$name]=http://127.0.0.1:$port; MGMT[$name]=http://127.0.0.1:$mport
   WEB[$name]=http://127.0.0.1:$wport
   wait_serving "$name" "http://127.0.0.1:$port" "$t0"
 }
@@ -142,7 +152,7 @@ start_orders() {
     Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$port" Kestrel__Endpoints__Management__Url="http://127.0.0.1:$mport" \
     Kestrel__Endpoints__Web__Url="http://127.0.0.1:$(free_port)" \
     dotnet Contoso.Retail.Orders.dll
-  URLS[$name]=http://127.0.0.1:$port
+  URLS[$name]=http://127.0.0.1:$port; MGMT[$name]=http://127.0.0.1:$mport
   wait_serving "$name" "http://127.0.0.1:$port" "$t0"
 }
 
@@ -157,7 +167,7 @@ start_telemetry() {
     Kestrel__Endpoints__Grpc__Url="http://127.0.0.1:$port" Kestrel__Endpoints__Management__Url="http://127.0.0.1:$mport" \
     Kestrel__Endpoints__Web__Url="http://127.0.0.1:$(free_port)" \
     dotnet Contoso.Retail.TelemetryIngest.dll
-  URLS[$name]=http://127.0.0.1:$port
+  URLS[$name]=http://127.0.0.1:$port; MGMT[$name]=http://127.0.0.1:$mport
   wait_serving "$name" "http://127.0.0.1:$port" "$t0"
 }
 
@@ -360,6 +370,17 @@ for r in $(seq 1 "$REPEATS"); do
     fi
   done
 done
+# Bytes the service allocates per GetItem (its own dotnet.gc.heap.total_allocated), over a fixed number of calls.
+a0=$(metric inventory-s0 dotnet_gc_heap_total_allocated_bytes_total)
+calls=$((QUICK == 1 ? 20000 : 100000))
+timeout 120 taskset -c "$CLIENT_CPU" h2load -t 1 -c 4 -m 16 -n "$calls" -H 'content-type: application/grpc' -H 'te: trailers' \
+  -H "authorization: Bearer $TOKEN" -d "$GRPC_BODY" "${URLS[inventory-s0]}/inventory.v1.InventoryService/GetItem" \
+  >"$OUT/results/s0-alloc.h2load" 2>&1 || true
+a1=$(metric inventory-s0 dotnet_gc_heap_total_allocated_bytes_total)
+ok=$(sed -n 's/.* \([0-9]*\) succeeded.*/\1/p' "$OUT/results/s0-alloc.h2load")
+if [[ -n $a0 && -n $a1 && ${ok:-0} -gt 0 ]]; then
+  $PY -c "import json; print(json.dumps({'calls': $ok, 'bytesPerCall': round(($a1 - $a0) / $ok)}))" | tee "$OUT/results/s0-alloc.json"
+fi
 stop greeter; stop inventory-s0
 
 # ---------------------------------------------------------------- scenario 1 (+4 WatchStock): full vs bare
