@@ -55,6 +55,7 @@ public static class Logging
             logger.ReadFrom.Configuration(configuration)
                 .ReadFrom.Services(services)
                 .Filter.ByExcluding(UnparseableRequests.IsFrameworkEcho)
+                .Filter.ByExcluding(AbortedRequests.IsErrorEcho)
                 .Enrich.FromLogContext()
                 .Enrich.With<CallLogEnricher>()
                 .Enrich.WithProperty("Service", builder.Environment.ApplicationName);

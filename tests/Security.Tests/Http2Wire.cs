@@ -282,6 +282,13 @@ public sealed class RawHttp2Connection : IAsyncDisposable
         return true;
     }
 
+    /// <summary>Closes the connection abortively (a TCP reset, as a client that dies or is killed), not with a FIN.</summary>
+    public ValueTask AbortAsync()
+    {
+        _tcp.Client.LingerState = new LingerOption(true, 0);
+        return DisposeAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         _tcp.Dispose();

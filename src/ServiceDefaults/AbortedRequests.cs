@@ -1,0 +1,26 @@
+using Microsoft.AspNetCore.Connections;
+
+using Serilog.Events;
+
+namespace Contoso.Retail.ServiceDefaults;
+
+/// <summary>
+/// A caller that goes away before its request message has been read (it reset the stream, or its connection closed)
+/// makes grpc-dotnet log the failed read twice: "Error reading message." at Information, then "Error when executing
+/// service method" at Error with the same exception. The Error line is dropped: nothing failed in the service, and any
+/// client could raise Errors at will by hanging up (a load test's end did, one per call in flight).
+/// </summary>
+internal static class AbortedRequests
+{
+    private const string CallHandlerCategory = "Grpc.AspNetCore.Server.ServerCallHandler";
+
+    // Kestrel's message when the client sends RST_STREAM; a closed connection carries ConnectionAbortedException instead.
+    private const string ClientResetMessage = "The client reset the request stream.";
+
+    internal static bool IsErrorEcho(LogEvent logEvent) =>
+        logEvent.Level == LogEventLevel.Error
+        && logEvent.Exception is IOException { } read
+        && (read.InnerException is ConnectionAbortedException || read.Message == ClientResetMessage)
+        && logEvent.Properties.TryGetValue("SourceContext", out var source)
+        && source is ScalarValue { Value: CallHandlerCategory };
+}
