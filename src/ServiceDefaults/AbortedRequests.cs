@@ -6,9 +6,10 @@ namespace Contoso.Retail.ServiceDefaults;
 
 /// <summary>
 /// A caller that goes away before its request message has been read (it reset the stream, or its connection closed)
-/// makes grpc-dotnet log the failed read twice: "Error reading message." at Information, then "Error when executing
-/// service method" at Error with the same exception. The Error line is dropped: nothing failed in the service, and any
-/// client could raise Errors at will by hanging up (a load test's end did, one per call in flight).
+/// makes grpc-dotnet log "Error reading message." at Information. Then it logs the call as canceled (Information) or,
+/// when the failed read won the race with the request's abort signal, "Error when executing service method" at Error
+/// with the same exception. That Error line is dropped: nothing failed in the service, and any client could raise
+/// Errors at will by hanging up (a load test's end did, one per call in flight).
 /// </summary>
 internal static class AbortedRequests
 {
