@@ -20,7 +20,7 @@ internal static class AbortedRequests
 
     internal static bool IsErrorEcho(LogEvent logEvent) =>
         logEvent.Level == LogEventLevel.Error
-        && logEvent.Exception is IOException { } read
+        && logEvent.Exception is IOException read
         && (read.InnerException is ConnectionAbortedException || read.Message == ClientResetMessage)
         && logEvent.Properties.TryGetValue("SourceContext", out var source)
         && source is ScalarValue { Value: CallHandlerCategory };
