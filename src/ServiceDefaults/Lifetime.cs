@@ -9,6 +9,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
+using Serilog.Events;
+
 using GrpcHealthService = Grpc.HealthCheck.HealthServiceImpl;
 
 namespace Contoso.Retail.ServiceDefaults;
@@ -160,6 +162,17 @@ internal sealed partial class GracefulShutdown(
 /// <summary>Unhealthy (so readiness is NOT_SERVING / 503) from the moment the host starts stopping.</summary>
 internal sealed class ShutdownHealthCheck(GracefulShutdown shutdown) : IHealthCheck
 {
+    private const string HealthCheckServiceCategory = "Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService";
+
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(shutdown.Draining ? HealthCheckResult.Unhealthy("The service is shutting down.") : HealthCheckResult.Healthy());
+
+    /// <summary>
+    /// The health check service logs every Unhealthy result at Error, so each probe or publisher run during a stop wrote
+    /// "Health check shutdown with status Unhealthy" at Error, though stopping is no failure: that line is dropped.
+    /// </summary>
+    internal static bool IsErrorEcho(LogEvent logEvent) =>
+        logEvent.Level == LogEventLevel.Error
+        && logEvent.Properties.TryGetValue("HealthCheckName", out var name) && name is ScalarValue { Value: Lifetime.ShutdownCheckName }
+        && logEvent.Properties.TryGetValue("SourceContext", out var source) && source is ScalarValue { Value: HealthCheckServiceCategory };
 }

@@ -56,6 +56,7 @@ public static class Logging
                 .ReadFrom.Services(services)
                 .Filter.ByExcluding(UnparseableRequests.IsFrameworkEcho)
                 .Filter.ByExcluding(AbortedRequests.IsErrorEcho)
+                .Filter.ByExcluding(ShutdownHealthCheck.IsErrorEcho)
                 .Enrich.FromLogContext()
                 .Enrich.With<CallLogEnricher>()
                 .Enrich.WithProperty("Service", builder.Environment.ApplicationName);

@@ -8,6 +8,11 @@ using Contoso.Retail.TestSupport;
 using Grpc.Core;
 using Grpc.Health.V1;
 
+using Microsoft.Extensions.DependencyInjection;
+
+using Serilog.Core;
+using Serilog.Events;
+
 using static Grpc.Health.V1.HealthCheckResponse.Types;
 
 using HealthEndpoints = Contoso.Retail.ServiceDefaults.Health;
@@ -40,11 +45,15 @@ public class ShutdownTests
     public async Task During_the_drain_readiness_is_NOT_SERVING_and_calls_are_still_served()
     {
         await using var db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
-        await using var host = await NotesHost.StartAsync(new Dictionary<string, string?>(db.Settings("Notes"))
-        {
-            ["Shutdown:DrainDelay"] = "00:10:00",
-            ["Shutdown:Timeout"] = "00:15:00",
-        });
+        var logs = new CapturedLogs();
+        await using var host = await NotesHost.StartAsync(
+            new Dictionary<string, string?>(db.Settings("Notes"))
+            {
+                ["Shutdown:DrainDelay"] = "00:10:00",
+                ["Shutdown:Timeout"] = "00:15:00",
+                ["Serilog:MinimumLevel:Default"] = "Information",
+            },
+            builder => builder.Services.AddSingleton<ILogEventSink>(logs));
         await host.Client.SaveNoteAsync(new SaveNoteRequest { Note = new Note { Id = "n-1", Text = "kept" } }, cancellationToken: NotesHost.Ct);
         using var watch = host.Health.Watch(new HealthCheckRequest(), cancellationToken: NotesHost.Ct);
         await NotesHost.WatchUntilAsync(watch.ResponseStream, ServingStatus.Serving);
@@ -61,6 +70,10 @@ public class ShutdownTests
         Assert.Equal((ServingStatus.NotServing, ServingStatus.NotServing, HttpStatusCode.ServiceUnavailable), ready);
         Assert.Equal((ServingStatus.Serving, HttpStatusCode.OK), live);
         Assert.Equal("kept", served.Note.Text);
+
+        // Stopping is no failure: the probes that found readiness NOT_SERVING wrote no Error line.
+        Assert.Contains(logs.Events, e => e.MessageTemplate.Text.StartsWith("Stopping: readiness is NOT_SERVING", StringComparison.Ordinal));
+        Assert.Empty(logs.Events.Where(e => e.Level >= LogEventLevel.Error).Select(CapturedLogs.FullText));
     }
 
     [Fact]
