@@ -107,11 +107,11 @@ public sealed partial class BearerTokenValidator
         }
 
         var identity = result.ClaimsIdentity;
-        var caller = new CallerIdentity(
+        var caller = CallerIdentity.Create(
             identity.FindFirst(JwtRegisteredClaimNames.Sub)?.Value ?? "",
             Scopes(identity),
             result.SecurityToken.ValidTo,
-            new ClaimsPrincipal(identity));
+            identity);
         Remember(token, caller);
         return caller;
     }

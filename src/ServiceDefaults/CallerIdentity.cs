@@ -1,5 +1,7 @@
 using System.Security.Claims;
 
+using Contoso.Retail.ServiceDefaults.Interceptors;
+
 using Grpc.Core;
 
 namespace Contoso.Retail.ServiceDefaults;
@@ -8,18 +10,32 @@ namespace Contoso.Retail.ServiceDefaults;
 public sealed record CallerIdentity(string Subject, IReadOnlySet<string> Scopes, DateTime ExpiresUtc, ClaimsPrincipal Principal)
 {
     public bool HasScope(string scope) => Scopes.Contains(scope);
+
+    /// <summary>A caller whose <see cref="Principal"/> leads back to it, so a call finds its caller on HttpContext.User.</summary>
+    internal static CallerIdentity Create(string subject, IReadOnlySet<string> scopes, DateTime expiresUtc, ClaimsIdentity identity)
+    {
+        var principal = new CallerPrincipal(identity);
+        principal.Caller = new CallerIdentity(subject, scopes, expiresUtc, principal);
+        return principal.Caller;
+    }
+}
+
+/// <summary>
+/// The principal <see cref="AuthInterceptor"/> puts on HttpContext.User. It carries its caller because ASP.NET Core
+/// already keeps the user of each request: keeping the caller in ServerCallContext.UserState as well made every
+/// authorized call create HttpContext.Items, a dictionary, only to hold it (~2.8% of GetItem's allocations).
+/// </summary>
+internal sealed class CallerPrincipal(ClaimsIdentity identity) : ClaimsPrincipal(identity)
+{
+    public CallerIdentity Caller { get; set; } = null!;
 }
 
 public static class CallerIdentityExtensions
 {
-    private static readonly object CallerKey = new();
-
     /// <summary>The authenticated caller of this call; null only for anonymous methods (health, reflection).</summary>
     public static CallerIdentity? Caller(this ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return context.UserState.TryGetValue(CallerKey, out var caller) ? (CallerIdentity)caller : null;
+        return (ServerCallHeaders.HttpContextOf(context)?.User as CallerPrincipal)?.Caller;
     }
-
-    internal static void SetCaller(this ServerCallContext context, CallerIdentity caller) => context.UserState[CallerKey] = caller;
 }

@@ -23,10 +23,23 @@ public sealed class AuthInterceptor(BearerTokenValidator validator) : Intercepto
 
     private static readonly Metadata Challenge = new() { { "www-authenticate", ChallengeValue } };
 
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+    // Not an async method: a cached token is checked synchronously, and the call then returns the handler's own task
+    // rather than one more state machine awaiting it (an allocation on every unary call).
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        await AuthorizeAsync(context);
+        var authorized = AuthorizeAsync(context);
+        return authorized.IsCompletedSuccessfully
+            ? continuation(request, context)
+            : ContinueWhenAuthorizedAsync(authorized, request, context, continuation);
+    }
+
+    private static async Task<TResponse> ContinueWhenAuthorizedAsync<TRequest, TResponse>(
+        ValueTask authorized, TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+        where TRequest : class
+        where TResponse : class
+    {
+        await authorized;
         return await continuation(request, context);
     }
 
@@ -82,7 +95,6 @@ public sealed class AuthInterceptor(BearerTokenValidator validator) : Intercepto
             throw new RpcException(new Status(StatusCode.PermissionDenied, $"This call requires the scope '{scope}'."));
         }
 
-        context.SetCaller(caller);
         context.GetHttpContext().User = caller.Principal;
     }
 
