@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Connections;
 
 using Serilog.Events;
+using Serilog.Filters;
 
 namespace Contoso.Retail.ServiceDefaults;
 
@@ -13,7 +14,7 @@ namespace Contoso.Retail.ServiceDefaults;
 /// </summary>
 internal static class AbortedRequests
 {
-    private const string CallHandlerCategory = "Grpc.AspNetCore.Server.ServerCallHandler";
+    private static readonly Func<LogEvent, bool> FromCallHandler = Matching.FromSource("Grpc.AspNetCore.Server.ServerCallHandler");
 
     // Kestrel's message when the client sends RST_STREAM; a closed connection carries ConnectionAbortedException instead.
     private const string ClientResetMessage = "The client reset the request stream.";
@@ -22,6 +23,5 @@ internal static class AbortedRequests
         logEvent.Level == LogEventLevel.Error
         && logEvent.Exception is IOException read
         && (read.InnerException is ConnectionAbortedException || read.Message == ClientResetMessage)
-        && logEvent.Properties.TryGetValue("SourceContext", out var source)
-        && source is ScalarValue { Value: CallHandlerCategory };
+        && FromCallHandler(logEvent);
 }

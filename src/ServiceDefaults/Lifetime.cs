@@ -10,6 +10,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 using Serilog.Events;
+using Serilog.Filters;
 
 using GrpcHealthService = Grpc.HealthCheck.HealthServiceImpl;
 
@@ -162,7 +163,10 @@ internal sealed partial class GracefulShutdown(
 /// <summary>Unhealthy (so readiness is NOT_SERVING / 503) from the moment the host starts stopping.</summary>
 internal sealed class ShutdownHealthCheck(GracefulShutdown shutdown) : IHealthCheck
 {
-    private const string HealthCheckServiceCategory = "Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService";
+    private static readonly Func<LogEvent, bool> FromHealthCheckService =
+        Matching.FromSource("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService");
+
+    private static readonly Func<LogEvent, bool> AboutShutdownCheck = Matching.WithProperty("HealthCheckName", Lifetime.ShutdownCheckName);
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(shutdown.Draining ? HealthCheckResult.Unhealthy("The service is shutting down.") : HealthCheckResult.Healthy());
@@ -172,7 +176,5 @@ internal sealed class ShutdownHealthCheck(GracefulShutdown shutdown) : IHealthCh
     /// "Health check shutdown with status Unhealthy" at Error, though stopping is no failure: that line is dropped.
     /// </summary>
     internal static bool IsErrorEcho(LogEvent logEvent) =>
-        logEvent.Level == LogEventLevel.Error
-        && logEvent.Properties.TryGetValue("HealthCheckName", out var name) && name is ScalarValue { Value: Lifetime.ShutdownCheckName }
-        && logEvent.Properties.TryGetValue("SourceContext", out var source) && source is ScalarValue { Value: HealthCheckServiceCategory };
+        logEvent.Level == LogEventLevel.Error && AboutShutdownCheck(logEvent) && FromHealthCheckService(logEvent);
 }
