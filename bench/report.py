@@ -173,6 +173,27 @@ if pairs:
     w(f"| **median** | **{n(statistics.median(g['rps'] for g, _ in pairs))}** | **{n(statistics.median(it['rps'] for _, it in pairs))}** | "
       f"**{med:.2f}** (target >= 0.5: {'met' if med >= 0.5 else 'missed'}) | |")
     w("")
+    greeter_token = [h2load(f"s0-greeter-token-r{i}") for i in range(1, 10)]
+    token_pairs = [(g, t) for g, t in zip(greeter, greeter_token) if g and t and "error" not in g and "error" not in t]
+    if token_pairs:
+        w("**What the bearer token costs before any application code runs** (informational): the same Greeter, sent")
+        w("GetItem's `authorization` header, which it ignores, right after each Greeter run above. h2load, like nghttp2,")
+        w("curl and Node, never adds `authorization` to its HPACK table, so Kestrel Huffman-decodes the token on every call.")
+        w("")
+        w("| repeat | Greeter req/s | Greeter sent the token req/s | with token / without | GetItem / Greeter sent the token |")
+        w("|---|---:|---:|---:|---:|")
+        by_greeter = {id(g): it for g, it in pairs}
+        rows = []
+        for i, (g, t) in enumerate(token_pairs, 1):
+            it = by_greeter.get(id(g))
+            rows.append((g, t, it))
+            getitem_ratio = f"{it['rps'] / t['rps']:.2f}" if it else "-"
+            w(f"| {i} | {n(g['rps'])} | {n(t['rps'])} | {t['rps'] / g['rps']:.2f} | {getitem_ratio} |")
+        with_it = [(t, it) for _, t, it in rows if it]
+        getitem_median = f"**{statistics.median(it['rps'] / t['rps'] for t, it in with_it):.2f}**" if with_it else "-"
+        w(f"| **median** | **{n(statistics.median(g['rps'] for g, _, _ in rows))}** | **{n(statistics.median(t['rps'] for _, t, _ in rows))}** | "
+          f"**{statistics.median(t['rps'] / g['rps'] for g, t, _ in rows):.2f}** | {getitem_median} |")
+        w("")
 else:
     w("Not measured.")
     w("")
@@ -424,6 +445,10 @@ if startups:
     w("restarted on it. Polled with a new connection per attempt (a reused gRPC channel backs off between reconnects and")
     w("measured its own back-off: the ~5.2-6.3 s reported before this round). Targets: existing database <= 500 ms,")
     w("fresh < 1 s, idle RSS <= 80 MiB.")
+    w("")
+    w("The reference rows `greeter-first` and `greeter-second` are the plain Greeter as `dotnet new grpc` builds and runs")
+    w("it (no health service, no database, no runtime setting), started twice on the same core: from `exec` to its first")
+    w("OK answer to SayHello, polled the same way, and its resident memory 2 s later after those few calls.")
     w("")
     w("Methods compiled by the JIT are counted at the same moment as the RSS (the service's")
     w("`dotnet.jit.compiled_methods`): the code ReadyToRun could not precompile, mostly framework generics instantiated")

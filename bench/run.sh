@@ -89,11 +89,12 @@ metric() {
     awk -v s="$2" '$1 == s || index($1, s "{") == 1 {print $2; exit}'
 }
 
-# wait_serving NAME URL T0_MS: waits for grpc.health.v1 SERVING; records ms since T0, and 2 s later the idle RSS and
-# (real services) how many methods the JIT had compiled by then: what ReadyToRun left to compile at startup.
+# wait_serving NAME URL T0_MS [loadgen options]: waits for grpc.health.v1 SERVING (or, with --call, for a method's
+# first OK answer); records ms since T0, and 2 s later the idle RSS and (real services) how many methods the JIT had
+# compiled by then: what ReadyToRun left to compile at startup.
 wait_serving() {
   local name=$1 url=$2 t0=$3 ms
-  if ! ms=$(lg wait-serving --target "$url" --since-unix-ms "$t0" --timeout 90s); then
+  if ! ms=$(lg wait-serving --target "$url" --since-unix-ms "$t0" --timeout 90s "${@:4}"); then
     echo "$name did not become SERVING; its log:"; tail -30 "$OUT/logs/$name.log"; exit 1
   fi
   echo "$name SERVING after $ms ms"
@@ -342,6 +343,12 @@ for round in fresh existing; do
   start_orders "orders-$round" Sqlite http://127.0.0.1:9 "$OUT/db/startup-orders.db"; stop "orders-$round"
   start_telemetry "telemetry-$round" Sqlite "$OUT/db/startup-telemetry.db"; stop "telemetry-$round"
 done
+# The reference: the plain Greeter as `dotnet new grpc` builds and runs it (no runtime knob), until SayHello answers.
+for round in first second; do
+  p=$(free_port); t0=$(now_ms)
+  start "greeter-$round" "$SERVER_CPU" "$GREETER/bin/Release/net10.0" env ASPNETCORE_URLS="http://127.0.0.1:$p" dotnet Greeter.dll
+  wait_serving "greeter-$round" "http://127.0.0.1:$p" "$t0" --call greet.Greeter/SayHello; stop "greeter-$round"
+done
 RECORD_STARTUP=
 
 # ---------------------------------------------------------------- scenario 0: GetItem vs a plain Greeter, same core
@@ -364,6 +371,9 @@ for r in $(seq 1 "$REPEATS"); do
   for name in "${order[@]}"; do
     if [[ $name == greeter ]]; then
       h2load_run "s0-greeter-r$r" "${URLS[greeter]}" /greet.Greeter/SayHello "$OUT/greeter.bin"
+      # Informational: the same Greeter sent GetItem's bearer token, which it ignores. h2load never indexes
+      # `authorization`, so Kestrel Huffman-decodes it on every call before any application code runs.
+      h2load_run "s0-greeter-token-r$r" "${URLS[greeter]}" /greet.Greeter/SayHello "$OUT/greeter.bin" "$TOKEN"
     else
       h2load_run "s0-getitem-r$r" "${URLS[inventory-s0]}" /inventory.v1.InventoryService/GetItem "$GRPC_BODY" "$TOKEN"
       h2load_rest "s0-rest-r$r" "${WEB[inventory-s0]}" /v1/items/KB-001 "$TOKEN"

@@ -30,7 +30,9 @@ public static class Commands
               ledger        --target INVENTORY_URL --dev-token --files A.json,B.json   reserved stock == acknowledged?
               prepare       --target URL --dev-token [--sku BENCH-1,BENCH-2 --available N] [--watch-items N]
                             [--device ID --points N] (telemetry target)
-              wait-serving  --target URL [--timeout 60s] [--since-unix-ms T]   prints ms until grpc.health.v1 SERVING
+              wait-serving  --target URL [--timeout 60s] [--since-unix-ms T] [--call SERVICE/METHOD]
+                            prints ms until grpc.health.v1 SERVING (or, with --call, until that unary method answers
+                            an empty request with OK: for servers with no health service, such as the plain Greeter)
               grpc-body     --sku KB-001 --out FILE   a gRPC-framed GetItemRequest for h2load -d
               token         [--dev-key BASE64]   prints a development token with every scope (for h2load -H)
             """);
@@ -166,18 +168,26 @@ public static class Commands
         return mismatches.Count == 0 ? 0 : 1;
     }
 
-    /// <summary>Polls grpc.health.v1.Health/Check ("" = readiness) until SERVING; prints the milliseconds it took.</summary>
+    /// <summary>
+    /// Polls grpc.health.v1.Health/Check ("" = readiness) until SERVING, or with --call a unary method until it answers an
+    /// empty request with OK; prints the milliseconds it took.
+    /// </summary>
     public static async Task<int> WaitServingAsync(Arguments args, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
         var target = args.Required("target");
         var timeout = args.Duration("timeout", TimeSpan.FromSeconds(60));
         var since = args.WholeNumber("since-unix-ms");
+        var call = args.Get("call");
         args.ThrowIfUnknown();
 
         var origin = since is { } unixMs ? DateTimeOffset.FromUnixTimeMilliseconds(unixMs) : DateTimeOffset.UtcNow;
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
-        var check = new Method<byte[], byte[]>(MethodType.Unary, "grpc.health.v1.Health", "Check", RawBytes, RawBytes);
+        var check = call is null
+            ? new Method<byte[], byte[]>(MethodType.Unary, "grpc.health.v1.Health", "Check", RawBytes, RawBytes)
+            : call.Split('/', StringSplitOptions.RemoveEmptyEntries) is [var service, var method]
+                ? new Method<byte[], byte[]>(MethodType.Unary, service, method, RawBytes, RawBytes)
+                : throw new ArgumentException($"--call {call}: expected SERVICE/METHOD, e.g. greet.Greeter/SayHello");
         while (Stopwatch.GetTimestamp() < deadline)
         {
             try
@@ -189,7 +199,7 @@ public static class Commands
                 using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 attempt.CancelAfter(TimeSpan.FromSeconds(2));
                 var response = await channel.CreateCallInvoker().AsyncUnaryCall(check, null, new CallOptions(cancellationToken: attempt.Token), []);
-                if (response is [0x08, 0x01])
+                if (call is not null || response is [0x08, 0x01])
                 {
                     Console.WriteLine($"{(DateTimeOffset.UtcNow - origin).TotalMilliseconds:F0}");
                     return 0;
