@@ -102,7 +102,7 @@ wait_serving() {
   sleep 2
   local rss
   rss=$(awk '/VmRSS/ {print $2}' "/proc/${PIDS[$name]}/status")
-  local jit; jit=$(metric "$name" dotnet_jit_compiled_methods_total)
+  local jit=""; [[ -n ${MGMT[$name]:-} ]] && jit=$(metric "$name" dotnet_jit_compiled_methods_total)
   printf '{"name": "%s", "startupMs": %s, "idleRssKb": %s, "jitMethods": %s}\n' "$name" "$ms" "$rss" "${jit:-null}" \
     >"$OUT/results/startup-$name.json"
 }
