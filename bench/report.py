@@ -354,6 +354,11 @@ w("each call was due, so queueing is not hidden). *cores* is both services' CPU 
 w("*CPU us/order* that CPU per acknowledged order. Every run ends with the ledger check: the units Inventory holds")
 w("reserved for each SKU equal the units of the orders acknowledged as CONFIRMED.")
 w("")
+w("Before each row, unmeasured load of the same shape runs in 2 s steps until both services together JIT-compile fewer")
+w("than 50 methods in a step (at most 8 steps); *JIT settle* gives the methods compiled in each step. Both services")
+w("re-compile thousands of hot methods for tens of seconds after they start, and each new shape brings more; measured")
+w("3 s after the shape changed, that compilation took up to a quarter of their shared core (round 13 below).")
+w("")
 w("Before this round (2026-12-04, closed loop, 10 s): SQLite 32 SKUs 81 orders/s at 64 in flight (p99 1,384 ms), 168 at 4;")
 w("one hot SKU 88 at 64. PostgreSQL 32 SKUs 214 at 64 (p99 256 ms), 162 at 4 (p99 55 ms); one hot SKU 172 at 64.")
 w("")
@@ -362,6 +367,14 @@ w("")
 def cores_of(label):
     path = os.path.join(RESULTS, label + ".cores")
     return float(open(path).read().strip()) if os.path.exists(path) else None
+
+
+def settle_of(label):
+    """The methods JIT-compiled in each unmeasured 2 s step before a PlaceOrder row, e.g. "812, 140, 31"."""
+    path = os.path.join(RESULTS, label + ".settle")
+    if not os.path.exists(path):
+        return "-"
+    return ", ".join(n(int(line.split()[1])) for line in open(path, encoding="utf-8") if line.strip())
 
 
 shapes = [("c4", "32 SKUs, 4 in flight"), ("c64", "32 SKUs, 64 in flight"), ("c256", "32 SKUs, 256 in flight"),
@@ -375,14 +388,14 @@ for tag, name in (("sqlite", "SQLite"), ("postgres", "PostgreSQL 15")):
     any_po = True
     w(f"### {name}")
     w("")
-    w("| load | orders/s | p50 ms | p99 ms | p99.9 ms | errors | cores | CPU us/order |")
-    w("|---|---:|---:|---:|---:|---|---:|---:|")
+    w("| load | orders/s | p50 ms | p99 ms | p99.9 ms | errors | cores | CPU us/order | JIT settle |")
+    w("|---|---:|---:|---:|---:|---|---:|---:|---|")
     for key, label, r in runs:
         c = cores_of(f"s2-{tag}-{key}")
         per = c / r["throughput"] * 1e6 if c and r["throughput"] else None
         rate = f" ({n(r['rate'])}/s)" if key == "half" and r.get("rate") else ""
         w(f"| {label}{rate} | {n(r['throughput'])} | {r['latencyMs']['p50']:.2f} | {r['latencyMs']['p99']:.2f} | "
-          f"{r['latencyMs']['p999']:.2f} | {errors(r)} | {n(c, 2)} | {n(per)} |")
+          f"{r['latencyMs']['p999']:.2f} | {errors(r)} | {n(c, 2)} | {n(per)} | {settle_of(f's2-{tag}-{key}')} |")
     ledger = os.path.join(RESULTS, f"s2-{tag}-ledger.txt")
     w("")
     w(f"Ledger: {open(ledger).read().strip() if os.path.exists(ledger) else 'not checked'}.")

@@ -86,7 +86,9 @@ lg() { timeout 300 taskset -c "$CLIENT_CPU" dotnet "$LG_DLL" "$@"; }
 # metric NAME SERIES: a real service's current value of a Prometheus series on its Management port (empty if none).
 metric() {
   curl -s --max-time 10 "${MGMT[$1]:-http://127.0.0.1:1}/metrics" |
-    awk -v s="$2" '$1 == s || index($1, s "{") == 1 {print $2; exit}'
+    awk -v s="$2" '!found && ($1 == s || index($1, s "{") == 1) {print $2; found = 1}'
+  # (awk reads to the end: exiting at the first match could close the pipe while curl still writes, and curl's
+  # write error would then fail this function under pipefail)
 }
 
 # wait_serving NAME URL T0_MS [loadgen options]: waits for grpc.health.v1 SERVING (or, with --call, for a method's
@@ -454,9 +456,11 @@ fi
 
 # ---------------------------------------------------------------- scenario 2: PlaceOrder end to end
 # po_run LABEL SKUS CONNECTIONS CONCURRENCY [loadgen options]: one PlaceOrder measurement; records both services' CPU.
+# Each is preceded by unmeasured load of the same shape until the JIT has settled (settle_jit).
 po_run() {
   local label=$1 skus=$2 conns=$3 conc=$4; shift 4
   local c0 c1 t0 t1
+  settle_jit "$label" "$skus" "$conns" "$conc" "$@"
   c0=$(cpu_ticks "${PIDS[orders-$tag]}" "${PIDS[inv-$tag]}"); t0=$(now_ms)
   lg run --scenario place-order --target "$orders_url" --dev-token --label "$label" --sku "$skus" --connections "$conns" \
     --concurrency "$conc" --warmup "${WARMUP}s" --duration "${DURATION}s" --no-progress --ledger "$OUT/results/$label.ledger.json" \
@@ -464,6 +468,32 @@ po_run() {
   c1=$(cpu_ticks "${PIDS[orders-$tag]}" "${PIDS[inv-$tag]}"); t1=$(now_ms)
   # Both services' CPU over warm-up + measurement (they share core 0), as cores.
   $PY -c "print(round(($c1 - $c0) / $(getconf CLK_TCK) / (($t1 - $t0) / 1000), 3))" >"$OUT/results/$label.cores"
+}
+# settle_jit LABEL SKUS CONNECTIONS CONCURRENCY [loadgen options]: unmeasured PlaceOrder load of the next measurement's
+# shape in 2 s steps, until both services together JIT-compile fewer than 50 methods in a step (at most 8 steps); the
+# steps taken go to LABEL.settle. Both services re-compile thousands of hot methods (tier 1) for minutes after they
+# start, and a new load shape brings new ones (pool waits at 256 in flight); on their one shared core that compilation
+# took up to a quarter of the CPU during a measurement that started 3 s after the shape changed (round 13). Its orders
+# count in the ledger check like every other.
+settle_jit() {
+  local label=$1 skus=$2 conns=$3 conc=$4; shift 4
+  local step before after
+  for step in $(seq 1 8); do
+    before=$(jit_methods); [[ -n $before ]] || break
+    lg run --scenario place-order --target "$orders_url" --dev-token --label "$label-settle" --sku "$skus" --connections "$conns" \
+      --concurrency "$conc" --warmup 0s --duration 2s --no-progress --ledger "$OUT/results/$label-settle$step.ledger.json" "$@" \
+      >/dev/null 2>&1 || true
+    after=$(jit_methods); [[ -n $after ]] || break
+    echo "$step $((after - before))" >>"$OUT/results/$label.settle"
+    if ((after - before < 50)); then break; fi
+  done
+  return 0
+}
+# jit_methods: methods both PlaceOrder services have JIT-compiled so far (their dotnet.jit.compiled_methods).
+jit_methods() {
+  local a b
+  a=$(metric "orders-$tag" dotnet_jit_compiled_methods_total); b=$(metric "inv-$tag" dotnet_jit_compiled_methods_total)
+  if [[ -n $a && -n $b ]]; then awk -v a="$a" -v b="$b" 'BEGIN {printf "%d\n", a + b}'; fi
 }
 cpu_ticks() { local total=0 pid; for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$total"; }
 
