@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark and writes docs/benchmarks.md; the last line printed is the full-pipeline / bare ratio.
 #
-#   bench/run.sh                      # everything, ~13 minutes on a 2-core machine
+#   bench/run.sh                      # everything, ~19 minutes on a 2-core machine
 #   BENCH_QUICK=1 bench/run.sh        # smoke run: 2 s per measurement, one repeat, no micro-benchmarks
 #
 # Servers run pinned to core BENCH_SERVER_CPU (0), every client (loadgen, h2load) to BENCH_CLIENT_CPU (1), both
@@ -10,6 +10,8 @@
 #   BENCH_DURATION=8 BENCH_WARMUP=3 BENCH_REPEATS=3 BENCH_PEER_REPEATS=2   seconds / repeats of each measurement
 #   BENCH_PRIME=10                                seconds of unmeasured GetItem load on each server before its first run
 #                                                 (PlaceOrder: twice as long, on both services, before scenario 2's first run)
+#   BENCH_SETTLE_STEPS=8                          PlaceOrder: at most this many unmeasured 2 s steps before each row,
+#                                                 until the JIT settles (1 with BENCH_QUICK)
 #   BENCH_CONNECTIONS=4 BENCH_CONCURRENCY=64      unary load: HTTP/2 connections x calls in flight (loadgen and h2load)
 #   BENCH_PG="Host=127.0.0.1;Username=postgres;Password=postgres"   PostgreSQL for scenarios 2 and 3 (skipped if down)
 #   BENCH_SKIP_MICRO=1 BENCH_SKIP_PG=1 BENCH_SKIP_PEERS=1 BENCH_PC2=0 BENCH_INSTALL=0   leave parts out / never apt-get or npm
@@ -22,10 +24,10 @@ cd "$ROOT"
 QUICK=${BENCH_QUICK:-0}
 if [[ $QUICK == 1 ]]; then
   DURATION=${BENCH_DURATION:-2}; WARMUP=${BENCH_WARMUP:-1}; REPEATS=${BENCH_REPEATS:-1}; PEER_REPEATS=${BENCH_PEER_REPEATS:-1}; PRIME=${BENCH_PRIME:-0}
-  SKIP_MICRO=${BENCH_SKIP_MICRO:-1}
+  SKIP_MICRO=${BENCH_SKIP_MICRO:-1}; SETTLE_STEPS=${BENCH_SETTLE_STEPS:-1}
 else
   DURATION=${BENCH_DURATION:-8}; WARMUP=${BENCH_WARMUP:-3}; REPEATS=${BENCH_REPEATS:-3}; PEER_REPEATS=${BENCH_PEER_REPEATS:-2}; PRIME=${BENCH_PRIME:-10}
-  SKIP_MICRO=${BENCH_SKIP_MICRO:-0}
+  SKIP_MICRO=${BENCH_SKIP_MICRO:-0}; SETTLE_STEPS=${BENCH_SETTLE_STEPS:-8}
 fi
 SERVER_CPU=${BENCH_SERVER_CPU:-0}
 CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
@@ -470,15 +472,15 @@ po_run() {
   $PY -c "print(round(($c1 - $c0) / $(getconf CLK_TCK) / (($t1 - $t0) / 1000), 3))" >"$OUT/results/$label.cores"
 }
 # settle_jit LABEL SKUS CONNECTIONS CONCURRENCY [loadgen options]: unmeasured PlaceOrder load of the next measurement's
-# shape in 2 s steps, until both services together JIT-compile fewer than 50 methods in a step (at most 8 steps); the
-# steps taken go to LABEL.settle. Both services re-compile thousands of hot methods (tier 1) for minutes after they
-# start, and a new load shape brings new ones (pool waits at 256 in flight); on their one shared core that compilation
+# shape in 2 s steps, until both services together JIT-compile fewer than 50 methods in a step (at most SETTLE_STEPS);
+# the steps taken go to LABEL.settle. Both services re-compile thousands of hot methods (tier 1) for a minute and more
+# after they start, and a new load shape brings new ones (pool waits at 256 in flight); on their one shared core that compilation
 # took up to a quarter of the CPU during a measurement that started 3 s after the shape changed (round 13). Its orders
 # count in the ledger check like every other.
 settle_jit() {
   local label=$1 skus=$2 conns=$3 conc=$4; shift 4
   local step before after
-  for step in $(seq 1 8); do
+  for step in $(seq 1 "$SETTLE_STEPS"); do
     before=$(jit_methods); [[ -n $before ]] || break
     lg run --scenario place-order --target "$orders_url" --dev-token --label "$label-settle" --sku "$skus" --connections "$conns" \
       --concurrency "$conc" --warmup 0s --duration 2s --no-progress --ledger "$OUT/results/$label-settle$step.ledger.json" "$@" \
