@@ -41,34 +41,21 @@ public sealed class WaitServingTests : IAsyncLifetime
         }
     }
 
-    [Fact]
-    public async Task Call_waits_for_the_named_method_to_answer_OK()
+    [Theory]
+    [InlineData("greet.Greeter/SayHello", "20s", 0)] // the named method answers OK: done
+    [InlineData("greet.Greeter/SayGoodbye", "1s", 1)] // it never answers OK: times out
+    [InlineData(null, "1s", 1)] // no --call: only grpc.health.v1 SERVING counts, not any answer
+    public async Task Wait_serving_returns_only_once_what_it_waits_for_answers(string? call, string timeout, int expected)
     {
-        var code = await Commands.WaitServingAsync(
-            Arguments.Parse(["wait-serving", "--target", _target, "--timeout", "20s", "--call", "greet.Greeter/SayHello"]),
-            TestContext.Current.CancellationToken);
+        string[] args = ["wait-serving", "--target", _target, "--timeout", timeout];
+        if (call is not null)
+        {
+            args = [.. args, "--call", call];
+        }
 
-        Assert.Equal(0, code);
-    }
+        var code = await Commands.WaitServingAsync(Arguments.Parse(args), TestContext.Current.CancellationToken);
 
-    [Fact]
-    public async Task A_method_that_never_answers_OK_times_out()
-    {
-        var code = await Commands.WaitServingAsync(
-            Arguments.Parse(["wait-serving", "--target", _target, "--timeout", "1s", "--call", "greet.Greeter/SayGoodbye"]),
-            TestContext.Current.CancellationToken);
-
-        Assert.Equal(1, code);
-    }
-
-    [Fact]
-    public async Task Without_call_it_waits_for_health_SERVING_not_any_answer()
-    {
-        var code = await Commands.WaitServingAsync(
-            Arguments.Parse(["wait-serving", "--target", _target, "--timeout", "1s"]),
-            TestContext.Current.CancellationToken);
-
-        Assert.Equal(1, code);
+        Assert.Equal(expected, code);
     }
 
     [Fact]
