@@ -33,6 +33,11 @@ def repeats(prefix):
     return runs
 
 
+def ok(run):
+    """A run that finished and passed its check call."""
+    return bool(run) and "error" not in run
+
+
 def h2load(label):
     path = os.path.join(RESULTS, label + ".h2load")
     if not os.path.exists(path):
@@ -156,7 +161,7 @@ w("")
 # ---------------------------------------------------------------- scenario 0
 greeter = [h2load(f"s0-greeter-r{i}") for i in range(1, 10)]
 getitem = [h2load(f"s0-getitem-r{i}") for i in range(1, 10)]
-pairs = [(g, i) for g, i in zip(greeter, getitem) if g and i and "error" not in g and "error" not in i]
+pairs = [(g, i) for g, i in zip(greeter, getitem) if ok(g) and ok(i)]
 w("## 0. GetItem as shipped vs a plain `dotnet new grpc` Greeter (h2load, same core)")
 w("")
 w("The real Inventory service (full pipeline: auth with a bearer token, tracing, metrics, logging; SQLite) answering")
@@ -174,19 +179,16 @@ if pairs:
       f"**{med:.2f}** (target >= 0.5: {'met' if med >= 0.5 else 'missed'}) | |")
     w("")
     greeter_token = [h2load(f"s0-greeter-token-r{i}") for i in range(1, 10)]
-    token_pairs = [(g, t) for g, t in zip(greeter, greeter_token) if g and t and "error" not in g and "error" not in t]
-    if token_pairs:
+    # (Greeter, Greeter sent the token, GetItem) of each repeat; GetItem is None where its run failed.
+    rows = [(g, t, it if ok(it) else None) for g, t, it in zip(greeter, greeter_token, getitem) if ok(g) and ok(t)]
+    if rows:
         w("**What the bearer token costs before any application code runs** (informational): the same Greeter, sent")
         w("GetItem's `authorization` header, which it ignores, right after each Greeter run above. h2load, like nghttp2,")
         w("curl and Node, never adds `authorization` to its HPACK table, so Kestrel Huffman-decodes the token on every call.")
         w("")
         w("| repeat | Greeter req/s | Greeter sent the token req/s | with token / without | GetItem / Greeter sent the token |")
         w("|---|---:|---:|---:|---:|")
-        by_greeter = {id(g): it for g, it in pairs}
-        rows = []
-        for i, (g, t) in enumerate(token_pairs, 1):
-            it = by_greeter.get(id(g))
-            rows.append((g, t, it))
+        for i, (g, t, it) in enumerate(rows, 1):
             getitem_ratio = f"{it['rps'] / t['rps']:.2f}" if it else "-"
             w(f"| {i} | {n(g['rps'])} | {n(t['rps'])} | {t['rps'] / g['rps']:.2f} | {getitem_ratio} |")
         with_it = [(t, it) for _, t, it in rows if it]
@@ -207,7 +209,7 @@ if os.path.exists(alloc_path):
     w("")
 
 rest = [h2load(f"s0-rest-r{i}") for i in range(1, 10)]
-rest_pairs = [(g, r) for g, r in zip(getitem, rest) if g and r and "error" not in g and "error" not in r]
+rest_pairs = [(g, r) for g, r in zip(getitem, rest) if ok(g) and ok(r)]
 w("**The same GetItem over REST/JSON** (`GET /v1/items/KB-001`, gRPC JSON transcoding on the same service, process and")
 w("core, right after each gRPC run above; h2load `--h1`, 64 connections x 1 request, since HTTP/1.1 cannot multiplex):")
 w("")
@@ -275,11 +277,11 @@ if bare and full:
         w("| server | h2load req/s | mean ms | max ms | failed | LoadGen median ok/s |")
         w("|---|---:|---:|---:|---:|---:|")
         for name, h, lgm in (("bare", hb, bmed), ("full pipeline", hf, fmed)):
-            if h and "error" not in h:
+            if ok(h):
                 w(f"| {name} | {n(h['rps'])} | {n(h['mean_ms'], 2)} | {n(h['max_ms'], 2)} | {h['failed']} | {n(lgm)} |")
             elif h:
                 w(f"| {name} | {h['error']} | | | | {n(lgm)} |")
-        if hb and hf and "error" not in hb and "error" not in hf:
+        if ok(hb) and ok(hf):
             w("")
             w(f"h2load full / bare: {hf['rps'] / hb['rps']:.2f}.")
         w("")
@@ -313,7 +315,7 @@ if any(peer_runs.values()):
         m, med = median_run(runs)
         medians[key] = med
         h = h2load("s6-h2load-" + key)
-        hcell = n(h["rps"]) if h and "error" not in h else (h["error"] if h else "-")
+        hcell = n(h["rps"]) if ok(h) else (h["error"] if h else "-")
         w(f"| {name} | " + " | ".join(n(r["throughput"]) for r in runs) +
           f" | {n(med)} | {m['latencyMs']['p50']:.2f} | {m['latencyMs']['p99']:.2f} | {cpu(m)} | {n(us_per_call(m), 1)} | {hcell} |")
     w("")
@@ -330,7 +332,7 @@ if any(peer_runs.values()):
             w(f"| full / bare (in memory) | {medians['full-memory'] / medians['bare-memory']:.2f} | | >= 0.9x |")
         w("")
     h2 = {key: h2load("s6-h2load-" + key) for key, _ in stacks}
-    h2 = {key: h["rps"] for key, h in h2.items() if h and "error" not in h}
+    h2 = {key: h["rps"] for key, h in h2.items() if ok(h)}
     if "full-memory" in h2 and "bare-memory" in h2:
         w("The same ratios from h2load, the cheaper client (LoadGen's client core saturates before the fastest servers):")
         w("")

@@ -2,7 +2,7 @@
 # Runs every benchmark and writes docs/benchmarks.md; the last line printed is the full-pipeline / bare ratio.
 #
 #   bench/run.sh                      # everything, ~19 minutes on a 2-core machine
-#   BENCH_QUICK=1 bench/run.sh        # smoke run: 2 s per measurement, one repeat, no micro-benchmarks
+#   BENCH_QUICK=1 bench/run.sh        # smoke run (~4 minutes): 2 s per measurement, one repeat, no micro-benchmarks
 #
 # Servers run pinned to core BENCH_SERVER_CPU (0), every client (loadgen, h2load) to BENCH_CLIENT_CPU (1), both
 # pinned from exec, so .NET sees one CPU as in a container with a 1-CPU limit. Release builds. Loopback only.
@@ -474,9 +474,9 @@ po_run() {
 # settle_jit LABEL SKUS CONNECTIONS CONCURRENCY [loadgen options]: unmeasured PlaceOrder load of the next measurement's
 # shape in 2 s steps, until both services together JIT-compile fewer than 50 methods in a step (at most SETTLE_STEPS);
 # the steps taken go to LABEL.settle. Both services re-compile thousands of hot methods (tier 1) for a minute and more
-# after they start, and a new load shape brings new ones (pool waits at 256 in flight); on their one shared core that compilation
-# took up to a quarter of the CPU during a measurement that started 3 s after the shape changed (round 13). Its orders
-# count in the ledger check like every other.
+# after they start, and a new load shape brings new ones (pool waits at 256 in flight); on their one shared core that
+# compilation took up to a quarter of the CPU during a measurement that started 3 s after the shape changed (round 13).
+# Its orders count in the ledger check like every other.
 settle_jit() {
   local label=$1 skus=$2 conns=$3 conc=$4; shift 4
   local step before after
